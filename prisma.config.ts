@@ -1,0 +1,55 @@
+// Prisma Migrate offline: Prisma 6.19's WebAssembly schema engine, driven through @prisma/adapter-pg,
+// so no native engine is ever downloaded. Two upstream adapter bugs are worked around here.
+import { defineConfig } from 'prisma/config'
+import { PrismaPg } from '@prisma/adapter-pg'
+import pg from 'pg'
+import { parse } from 'pg-connection-string'
+import { loadConfig } from './src/config.ts'
+
+// prisma/orm#27403: the engine cannot decode the catalog's `char` (18) and `name` (19) columns.
+const CATALOG_OIDS = new Set([18, 19])
+const TEXT_OID = 25
+const asText = (result: any) => {
+  for (const field of result?.fields ?? []) if (CATALOG_OIDS.has(field.dataTypeID)) field.dataTypeID = TEXT_OID
+  return result
+}
+
+class CatalogTextClient extends pg.Client {
+  override query(...args: any[]): any {
+    const last = args.length - 1
+    if (typeof args[last] === 'function') {
+      const callback = args[last]
+      args[last] = (err: unknown, result: unknown) => callback(err, asText(result))
+    }
+    const result = (super.query as any)(...args)
+    return typeof result?.then === 'function' ? result.then(asText) : result
+  }
+}
+
+// `migrate dev` drops its shadow database while the adapter's pool is still connected to it:
+// close that pool first.
+class MigrateAdapter extends PrismaPg {
+  override async connectToShadowDb() {
+    const shadow = await super.connectToShadowDb()
+    const pool = shadow.underlyingDriver() as pg.Pool
+    const dispose = shadow.dispose.bind(shadow)
+    shadow.dispose = async () => {
+      await pool.end()
+      pool.end = async () => {}
+      await dispose()
+    }
+    return shadow
+  }
+}
+
+// The conductor's own configuration, so migrations go where the conductor reads and writes.
+const databaseUrl = loadConfig().DATABASE_URL
+
+export default defineConfig({
+  experimental: { adapter: true },
+  engine: 'js',
+  schema: 'prisma/schema.prisma',
+  migrations: { path: 'prisma/migrations' },
+  // A parsed config, not a connection string: the shadow database is chosen by overriding `database`.
+  adapter: async () => new MigrateAdapter({ ...(parse(databaseUrl) as pg.PoolConfig), Client: CatalogTextClient }),
+})

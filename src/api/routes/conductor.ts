@@ -1,0 +1,39 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { writeBatchSchema } from '../../queues/contract.ts'
+import { entityNames, type EntityName } from '../../queues/entities.ts'
+import { KEY_MAX_LENGTH } from '../../queues/names.ts'
+
+const entityParam = z.enum(entityNames as [EntityName, ...EntityName[]])
+
+/** Intake for writers and readers that do not speak BullMQ, and the dead letters for operators. */
+const conductorRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    '/writes',
+    { schema: { body: writeBatchSchema, response: { 202: z.object({ jobId: z.string() }) } } },
+    async (request, reply) => {
+      const jobId = await app.conductor.client.castBatch(request.body.writes)
+      return reply.code(202).send({ jobId })
+    },
+  )
+
+  app.get(
+    '/entities/:entity/:key',
+    { schema: { params: z.object({ entity: entityParam, key: z.string().min(1).max(KEY_MAX_LENGTH) }) } },
+    async (request, reply) => {
+      const { entity, key } = request.params
+      // A hit costs one Redis call; only a miss goes through the read queue to PostgreSQL.
+      const cached = await app.conductor.cache.read(entity, key)
+      const result = cached ? { found: true, ...cached } : await app.conductor.client.call({ entity, key })
+      return reply.code(result.found ? 200 : 404).send(result)
+    },
+  )
+
+  app.get(
+    '/dead-letters/:entity',
+    { schema: { params: z.object({ entity: entityParam }), querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }) } },
+    async (request) => ({ deadLetters: await app.conductor.buffer.deadLetters(request.params.entity, request.query.limit) }),
+  )
+}
+
+export default conductorRoutes

@@ -1,0 +1,79 @@
+import { z } from 'zod'
+import { entityNames, entityValueSchemas, type EntityName } from './entities.ts'
+import { KEY_MAX_LENGTH, WRITE_BATCH_MAX } from './names.ts'
+
+// The public job contract. Producers in any language follow docs/job-contract.schema.json, which
+// `npm run contract` writes from these schemas; unknown fields are ignored so the contract can grow.
+
+const entitySchema = z
+  .enum(entityNames as [EntityName, ...EntityName[]], {
+    error: (issue) => `unknown entity ${JSON.stringify(issue.input)}; registered: ${entityNames.join(', ')}`,
+  })
+  .describe('a registered entity kind')
+
+const keySchema = z.string().min(1).max(KEY_MAX_LENGTH).describe('the entity key, for `usage` the deployable uuid')
+
+const versionSchema = z
+  .int()
+  .min(0)
+  .describe('chosen by the writer, monotonic per key (a timestamp in ms or a sequence number); a non-negative safe integer')
+
+/** Data of a `write` job, and each entry of a `write-batch` job. */
+export const writeSchema = z
+  .object({ entity: entitySchema, key: keySchema, version: versionSchema, value: z.json() })
+  .superRefine((write, ctx) => {
+    const value = entityValueSchemas[write.entity].safeParse(write.value)
+    for (const issue of value.error?.issues ?? []) {
+      ctx.addIssue({ code: 'custom', path: ['value', ...issue.path], message: issue.message })
+    }
+  })
+  .describe('one versioned write: accepted only if `version` is higher than every version of this key seen so far')
+
+export type Write = { entity: string; key: string; version: number; value: unknown }
+
+/** Data of a `write-batch` job. */
+export const writeBatchSchema = z
+  .object({ writes: z.array(writeSchema).min(1).max(WRITE_BATCH_MAX) })
+  .describe(`up to ${WRITE_BATCH_MAX} writes in one job; invalid entries are reported, valid ones accepted`)
+
+/** How a worker checks a `write-batch` before it checks each entry on its own. */
+export const writeBatchEnvelopeSchema = z.object({ writes: z.array(z.unknown()).min(1).max(WRITE_BATCH_MAX) })
+
+/** Data of a `read` job. */
+export const readSchema = z.object({ entity: entitySchema, key: keySchema }).describe('read the newest accepted value of one key')
+
+export type Read = { entity: string; key: string }
+
+export const invalidWriteSchema = z.object({ index: z.int().min(0), reason: z.string() })
+
+/** Return value of `write` and `write-batch` jobs. */
+export const writeResultSchema = z.object({
+  accepted: z.int().min(0).describe('writes taken into the pending buffer'),
+  stale: z.int().min(0).describe('writes dropped: their version was not higher than the newest known'),
+  invalid: z.array(invalidWriteSchema).optional().describe('write-batch only: entries refused, with the reason'),
+})
+
+export type WriteResult = z.infer<typeof writeResultSchema>
+
+export const readSources = ['pending', 'cache', 'db'] as const
+export type ReadSource = (typeof readSources)[number]
+
+/** Return value of `read` jobs. */
+export const readResultSchema = z.object({
+  found: z.boolean(),
+  value: z.json().describe('the value, or null when the key exists nowhere'),
+  version: z.int().min(0).nullable(),
+  source: z.enum(readSources).describe('pending: accepted, not yet flushed; cache: Redis; db: PostgreSQL'),
+})
+
+export type ReadResult = { found: boolean; value: unknown; version: number | null; source: ReadSource }
+
+/** Renders zod issues as one line a person can act on: `field: problem; field: problem`. */
+export function describeIssues(error: z.ZodError, pathPrefix: (string | number)[] = []): string {
+  return error.issues
+    .map((issue) => {
+      const path = [...pathPrefix, ...issue.path].map(String)
+      return `${path.length > 0 ? path.join('.') : '(data)'}: ${issue.message}`
+    })
+    .join('; ')
+}

@@ -1,0 +1,69 @@
+import { Redis } from 'ioredis'
+import pg from 'pg'
+
+export class ServiceUnavailableError extends Error {
+  override name = 'ServiceUnavailableError'
+}
+
+const START_REDIS = 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --appendonly yes --appendfsync everysec'
+const START_POSTGRES = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'
+
+/** Fails with a message that says how to start Redis when it does not answer PING. */
+export async function checkRedis(url: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  redis.on('error', () => {})
+  try {
+    await redis.connect()
+    await redis.ping()
+  } catch (error) {
+    throw new ServiceUnavailableError(
+      `Redis at ${redact(url)} does not answer (${describe(error)}). Start one, for example:\n  ${START_REDIS}\n` +
+        `or \`docker compose up -d redis\`, or set REDIS_URL.`,
+    )
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/** Fails with a message that says how to start PostgreSQL when it does not accept a connection. */
+export async function checkPostgres(url: string, database = 'postgres'): Promise<void> {
+  const client = new pg.Client({ connectionString: url, database, connectionTimeoutMillis: 3000 })
+  try {
+    await client.connect()
+    await client.query('SELECT 1')
+  } catch (error) {
+    throw new ServiceUnavailableError(
+      `PostgreSQL at ${redact(url)} does not answer (${describe(error)}). Start it, for example:\n  ${START_POSTGRES}\n` +
+        `or \`docker compose up -d postgres\`, or set DATABASE_URL.`,
+    )
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+/** Creates the database DATABASE_URL names when the server does not have it yet. */
+export async function ensureDatabase(url: string): Promise<boolean> {
+  const name = new URL(url).pathname.slice(1)
+  const client = new pg.Client({ connectionString: url, database: 'postgres', connectionTimeoutMillis: 3000 })
+  await client.connect()
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])
+    if (rowCount) return false
+    await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`)
+    return true
+  } finally {
+    await client.end()
+  }
+}
+
+/** The URL without its password, for messages and logs. */
+export function redact(url: string): string {
+  const parsed = new URL(url)
+  if (parsed.password) parsed.password = '***'
+  return parsed.toString()
+}
+
+function describe(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string }
+  return code ?? message ?? String(error)
+}

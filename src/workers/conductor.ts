@@ -1,0 +1,127 @@
+import { Queue, Worker, type Job } from 'bullmq'
+import { Redis } from 'ioredis'
+import { pino, type Logger } from 'pino'
+import type { Config } from '../config.ts'
+import type { EntityCache } from '../cache/entity-cache.ts'
+import { openCache } from '../cache/open-cache.ts'
+import type { WriteBuffer } from '../cache/write-buffer.ts'
+import type { PrismaClient } from '../generated/prisma/client.ts'
+import { entityNames, isEntityName } from '../queues/entities.ts'
+import { FLUSH_JOB, FLUSH_QUEUE, READ_QUEUE, WRITE_QUEUE } from '../queues/names.ts'
+import { EntityStore } from './entity-store.ts'
+import { Flusher, type FlushOutcome } from './flusher.ts'
+import { createPrismaClient } from './prisma-client.ts'
+import { ReadProcessor } from './read-processor.ts'
+import { ReadThrough } from './read-through.ts'
+import { WriteProcessor } from './write-processor.ts'
+
+export interface ConductorOptions {
+  config: Config
+  /** A client of the caller's (tests count its queries); the conductor creates and owns one otherwise. */
+  prisma?: PrismaClient
+  log?: Logger
+}
+
+// Completed jobs are kept briefly for Bull Board; failed ones a week, with their reasons.
+const KEEP_COMPLETED = { age: 3600, count: 1000 }
+const KEEP_FAILED = { age: 7 * 24 * 3600, count: 10_000 }
+
+/**
+ * The conductor's workers: write and read job processors and the scheduled flush of each entity.
+ * Any number of conductors may run against the same Redis and PostgreSQL.
+ */
+export class Conductor {
+  readonly buffer: WriteBuffer
+  readonly cache: EntityCache
+  readonly flusher: Flusher
+  readonly reads: ReadProcessor
+  private readonly workers: Worker[]
+  private readonly flushQueue: Queue
+
+  private constructor(
+    private readonly config: Config,
+    private readonly prisma: PrismaClient,
+    private readonly ownsPrisma: boolean,
+    private readonly queueConnection: Redis,
+    private readonly commandConnection: Redis,
+    private readonly log: Logger,
+  ) {
+    const store = new EntityStore()
+    ;({ buffer: this.buffer, cache: this.cache } = openCache(commandConnection, config.CONDUCTOR_PREFIX))
+    const readThrough = new ReadThrough(prisma, store, this.cache)
+    this.reads = new ReadProcessor(this.cache, readThrough)
+    this.flusher = new Flusher(
+      prisma,
+      store,
+      this.buffer,
+      { batchMax: config.FLUSH_BATCH_MAX, timeoutMs: config.FLUSH_TIMEOUT_MS, deadLetterMax: config.DEAD_LETTER_MAX },
+      log,
+    )
+    const writes = new WriteProcessor(this.buffer, readThrough, config.WRITE_VALUE_MAX_BYTES)
+    const common = { connection: queueConnection, prefix: config.CONDUCTOR_PREFIX, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED }
+    this.flushQueue = new Queue(FLUSH_QUEUE, { connection: queueConnection, prefix: config.CONDUCTOR_PREFIX })
+    this.workers = [
+      new Worker(WRITE_QUEUE, (job) => writes.process(job), { ...common, concurrency: config.WRITE_CONCURRENCY }),
+      new Worker(READ_QUEUE, (job) => this.reads.process(job), { ...common, concurrency: config.READ_CONCURRENCY }),
+      new Worker(FLUSH_QUEUE, (job) => this.processFlush(job), { ...common, concurrency: entityNames.length }),
+    ]
+    for (const worker of this.workers) {
+      worker.on('failed', (job, error) => log.warn({ queue: worker.name, job: job?.id, name: job?.name, reason: error.message }, 'job failed'))
+      worker.on('error', (error) => log.error({ queue: worker.name, err: error }, 'worker error'))
+    }
+  }
+
+  static async start(options: ConductorOptions): Promise<Conductor> {
+    const { config } = options
+    const log = options.log ?? pino({ level: config.LOG_LEVEL })
+    const queueConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null })
+    const commandConnection = new Redis(config.REDIS_URL)
+    const prisma = options.prisma ?? createPrismaClient(config.DATABASE_URL)
+    const conductor = new Conductor(config, prisma, !options.prisma, queueConnection, commandConnection, log)
+    await conductor.schedule()
+    log.info({ prefix: config.CONDUCTOR_PREFIX, flushIntervalMs: config.FLUSH_INTERVAL_MS, flushBatchMax: config.FLUSH_BATCH_MAX }, 'conductor started')
+    return conductor
+  }
+
+  /** One job scheduler per entity: several conductors upsert the same one, so one flush job runs per interval. */
+  private async schedule(): Promise<void> {
+    for (const entity of entityNames) {
+      await this.flushQueue.upsertJobScheduler(
+        `flush:${entity}`,
+        { every: this.config.FLUSH_INTERVAL_MS },
+        { name: FLUSH_JOB, data: { entity }, opts: { removeOnComplete: { count: 100 }, removeOnFail: KEEP_FAILED } },
+      )
+    }
+  }
+
+  private async processFlush(job: Job): Promise<FlushOutcome> {
+    const entity = (job.data as { entity?: unknown }).entity
+    if (typeof entity !== 'string' || !isEntityName(entity)) throw new Error(`flush job without a registered entity: ${JSON.stringify(job.data)}`)
+    const outcome = await this.flusher.flush(entity)
+    if (outcome.transactions > 0) this.log.debug({ entity, ...outcome }, 'flushed')
+    return outcome
+  }
+
+  /**
+   * Stops taking jobs, waits for those running, flushes everything still pending (waiting while
+   * another conductor's flush holds a lease), then closes the connections.
+   */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.close()))
+    const deadline = Date.now() + 2 * this.config.FLUSH_TIMEOUT_MS + 5000
+    for (const entity of entityNames) {
+      while ((await this.buffer.unflushedCount(entity)) > 0 && Date.now() < deadline) {
+        const outcome = await this.flusher.flush(entity).catch((error: unknown) => {
+          this.log.error({ entity, err: error }, 'final flush failed; the batch stays in Redis for the next conductor')
+          return null
+        })
+        if (outcome === null) break
+        if (outcome.busy) await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
+    await this.flushQueue.close()
+    await Promise.all([this.queueConnection.quit(), this.commandConnection.quit()])
+    if (this.ownsPrisma) await this.prisma.$disconnect()
+    this.log.info('conductor stopped')
+  }
+}

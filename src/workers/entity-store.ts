@@ -1,0 +1,50 @@
+import { Prisma } from '../generated/prisma/client.ts'
+import type { VersionedRow } from '../cache/rows.ts'
+import type { EntityName } from '../queues/entities.ts'
+
+/** Where a write-behind entity lives in PostgreSQL. */
+interface EntityTable {
+  table: string
+  keyColumn: string
+  valueColumn: string
+}
+
+const entityTables: Record<EntityName, EntityTable> = {
+  usage: { table: 'deployable_usages', keyColumn: 'deployable_uuid', valueColumn: 'metrics' },
+}
+
+/** The part of a Prisma client, or of an interactive transaction, that raw SQL needs. */
+export type SqlClient = Pick<Prisma.TransactionClient, '$queryRaw' | '$executeRaw'>
+
+/**
+ * Reads and writes the rows of write-behind entities. The upsert is guarded by version in SQL
+ * itself, so re-applying a batch, or applying an older one late, can never move a row backwards.
+ */
+export class EntityStore {
+  async find(db: SqlClient, entity: EntityName, keys: string[]): Promise<VersionedRow[]> {
+    const { table, keyColumn, valueColumn } = sqlNames(entity)
+    const rows = await db.$queryRaw<{ key: string; version: bigint; value_json: string }[]>`
+      SELECT ${keyColumn} AS key, version, ${valueColumn}::text AS value_json
+      FROM ${table} WHERE ${keyColumn} = ANY(${keys}::text[])`
+    return rows.map((row) => ({ key: row.key, version: Number(row.version), valueJson: row.value_json }))
+  }
+
+  /** Upserts the rows in one statement; returns how many rows moved forward. */
+  async upsert(db: SqlClient, entity: EntityName, rows: VersionedRow[]): Promise<number> {
+    const { table, keyColumn, valueColumn } = sqlNames(entity)
+    return db.$executeRaw`
+      INSERT INTO ${table} AS stored (${keyColumn}, version, ${valueColumn})
+      SELECT * FROM unnest(
+        ${rows.map((row) => row.key)}::text[],
+        ${rows.map((row) => BigInt(row.version))}::bigint[],
+        ${rows.map((row) => row.valueJson)}::jsonb[])
+      ON CONFLICT (${keyColumn}) DO UPDATE
+        SET version = excluded.version, ${valueColumn} = excluded.${valueColumn}, updated_at = now()
+        WHERE stored.version < excluded.version`
+  }
+}
+
+function sqlNames(entity: EntityName) {
+  const { table, keyColumn, valueColumn } = entityTables[entity]
+  return { table: Prisma.raw(`"${table}"`), keyColumn: Prisma.raw(`"${keyColumn}"`), valueColumn: Prisma.raw(`"${valueColumn}"`) }
+}

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { PrismaClient } from '../generated/prisma/client.ts'
+import type { DeadLetter, VersionedRow } from '../cache/rows.ts'
+import type { WriteBuffer } from '../cache/write-buffer.ts'
+import type { EntityName } from '../queues/entities.ts'
+import type { EntityStore, SqlClient } from './entity-store.ts'
+import { describeSqlError, isRowRejection, sqlState } from './sql-state.ts'
+
+export interface FlushSettings {
+  batchMax: number
+  timeoutMs: number
+  deadLetterMax: number
+}
+
+export interface FlushOutcome {
+  /** Transactions committed. */
+  transactions: number
+  rows: number
+  deadLettered: number
+  /** Another flush held the entity's lease, so this one did nothing. */
+  busy: boolean
+}
+
+/**
+ * Persists an entity's pending writes: takes a batch from Redis, writes it in ONE transaction, and
+ * only then releases it. A failed transaction leaves the batch in Redis for the next flush; a crash
+ * after the commit re-applies the same batch, which the version guard makes harmless.
+ */
+export class Flusher {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly store: EntityStore,
+    private readonly buffer: WriteBuffer,
+    private readonly settings: FlushSettings,
+    private readonly log: Logger,
+  ) {}
+
+  /** Flushes batch after batch while full batches come, so a backlog drains within one flush job. */
+  async flush(entity: EntityName): Promise<FlushOutcome> {
+    const outcome: FlushOutcome = { transactions: 0, rows: 0, deadLettered: 0, busy: false }
+    // The lease outlives the longest transaction (waiting for a connection, then running).
+    const leaseMs = 2 * this.settings.timeoutMs + 5000
+    for (;;) {
+      const token = randomUUID()
+      const batch = await this.buffer.takeBatch(entity, token, leaseMs, this.settings.batchMax)
+      if (batch === null) return { ...outcome, busy: true }
+      if (batch.length === 0) return outcome
+      let refused: DeadLetter[]
+      try {
+        refused = await this.persist(entity, batch)
+      } catch (error) {
+        await this.buffer.unlock(entity, token)
+        throw error
+      }
+      outcome.transactions += 1
+      outcome.rows += batch.length - refused.length
+      outcome.deadLettered += refused.length
+      for (const letter of refused) this.log.warn({ entity, key: letter.key, version: letter.version, reason: letter.reason }, 'row refused by PostgreSQL, dead-lettered')
+      if (!(await this.buffer.releaseBatch(entity, token, refused, this.settings.deadLetterMax))) {
+        this.log.warn({ entity }, 'flush lease expired before release; its new holder re-applies and releases the batch')
+        return outcome
+      }
+      if (batch.length < this.settings.batchMax) return outcome
+    }
+  }
+
+  /** Writes the batch in one transaction; returns the rows PostgreSQL refused on their own. */
+  private persist(entity: EntityName, batch: VersionedRow[]): Promise<DeadLetter[]> {
+    const { timeoutMs } = this.settings
+    return this.prisma.$transaction(
+      async (tx) => {
+        const refused: DeadLetter[] = []
+        await this.writeIsolating(tx, entity, batch, refused)
+        return refused
+      },
+      { maxWait: timeoutMs, timeout: timeoutMs },
+    )
+  }
+
+  /**
+   * Upserts the rows behind a savepoint. When PostgreSQL refuses them for what they hold, it rolls
+   * back to the savepoint and bisects, so the refused rows end up alone and the rest is written,
+   * all in the same transaction.
+   */
+  private async writeIsolating(tx: SqlClient, entity: EntityName, rows: VersionedRow[], refused: DeadLetter[]): Promise<void> {
+    await tx.$executeRaw`SAVEPOINT flush_rows`
+    try {
+      await this.store.upsert(tx, entity, rows)
+      await tx.$executeRaw`RELEASE SAVEPOINT flush_rows`
+      return
+    } catch (error) {
+      if (!isRowRejection(sqlState(error))) throw error
+      await tx.$executeRaw`ROLLBACK TO SAVEPOINT flush_rows`
+      await tx.$executeRaw`RELEASE SAVEPOINT flush_rows`
+      if (rows.length === 1) {
+        const [row] = rows as [VersionedRow]
+        refused.push({
+          entity,
+          key: row.key,
+          version: row.version,
+          value: JSON.parse(row.valueJson),
+          reason: describeSqlError(error),
+          at: new Date().toISOString(),
+        })
+        return
+      }
+    }
+    const half = Math.ceil(rows.length / 2)
+    await this.writeIsolating(tx, entity, rows.slice(0, half), refused)
+    await this.writeIsolating(tx, entity, rows.slice(half), refused)
+  }
+}

@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto'
+import { PrismaPg } from '@prisma/adapter-pg'
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
+import { pino } from 'pino'
+import { loadConfig, type Config } from '../../src/config.ts'
+import { openCache } from '../../src/cache/open-cache.ts'
+import { PrismaClient } from '../../src/generated/prisma/client.ts'
+import { ConductorClient } from '../../src/queues/conductor-client.ts'
+import { READ_QUEUE, WRITE_QUEUE } from '../../src/queues/names.ts'
+import { Conductor } from '../../src/workers/conductor.ts'
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from './services.ts'
+import { waitFor } from './wait-for.ts'
+
+export type Settings = Partial<Record<keyof Config, string>>
+
+/** A configuration of the test services under a prefix no other test uses. */
+export function testConfig(settings: Settings = {}): Config {
+  return loadConfig({
+    REDIS_URL: TEST_REDIS_URL,
+    DATABASE_URL: TEST_DATABASE_URL,
+    CONDUCTOR_PREFIX: `t-${randomBytes(5).toString('hex')}`,
+    LOG_LEVEL: 'warn',
+    ...settings,
+  })
+}
+
+/** A Prisma client on the test database that counts the transactions and statements it sends. */
+export function countingPrisma(databaseUrl = TEST_DATABASE_URL) {
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }), log: [{ emit: 'event', level: 'query' }] })
+  const counts = { commits: 0, statements: 0 }
+  prisma.$on('query', (event) => {
+    counts.statements += 1
+    if (/^\s*COMMIT\b/i.test(event.query)) counts.commits += 1
+  })
+  return { prisma, counts }
+}
+
+/**
+ * One conductor (or none, with `start: false`) on the real services, plus a producer client,
+ * and everything a test needs to clean up after itself.
+ */
+export async function startHarness(settings: Settings = {}, { start = true } = {}) {
+  const config = testConfig(settings)
+  const prefix = config.CONDUCTOR_PREFIX
+  const { prisma, counts } = countingPrisma()
+  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null })
+  const log = pino({ level: config.LOG_LEVEL })
+  let conductor = start ? await Conductor.start({ config, prisma, log }) : undefined
+  const client = new ConductorClient({ connection: redis, prefix, readTimeoutMs: config.READ_TIMEOUT_MS })
+  const { buffer, cache } = openCache(redis, prefix)
+  const writeQueue = new Queue(WRITE_QUEUE, { connection: redis, prefix })
+  const readQueue = new Queue(READ_QUEUE, { connection: redis, prefix })
+
+  const harness = {
+    config,
+    prefix,
+    prisma,
+    counts,
+    redis,
+    log,
+    client,
+    buffer,
+    cache,
+    writeQueue,
+    readQueue,
+    get conductor(): Conductor {
+      if (!conductor) throw new Error('no conductor running in this harness')
+      return conductor
+    },
+    /** A key of this test's own, so rows can be told apart and removed. */
+    key: (name: string | number) => `${prefix}-${name}`,
+    async startConductor(): Promise<Conductor> {
+      conductor = await Conductor.start({ config, prisma, log })
+      return conductor
+    },
+    async stopConductor(): Promise<void> {
+      await conductor?.close()
+      conductor = undefined
+    },
+    /** Stored rows of this test's keys, key → { version, metrics }. */
+    async storedRows(): Promise<Map<string, { version: number; metrics: unknown }>> {
+      const rows = await prisma.deployableUsage.findMany({ where: { deployableUuid: { startsWith: prefix } } })
+      return new Map(rows.map((row) => [row.deployableUuid, { version: Number(row.version), metrics: row.metrics }]))
+    },
+    async waitForJobsDone(queue: Queue, what: string): Promise<void> {
+      await waitFor(async () => {
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')
+        return Object.values(counts).every((count) => count === 0)
+      }, what)
+    },
+    async waitForFlushed(entity = 'usage'): Promise<void> {
+      await waitFor(async () => (await buffer.unflushedCount(entity)) === 0, 'every accepted write to be flushed')
+    },
+    async close(): Promise<void> {
+      await conductor?.close()
+      await client.close()
+      await Promise.all([writeQueue.close(), readQueue.close()])
+      await prisma.deployableUsage.deleteMany({ where: { deployableUuid: { startsWith: prefix } } })
+      await prisma.$disconnect()
+      await deleteKeys(redis, `${prefix}:*`)
+      await redis.quit()
+    },
+  }
+  return harness
+}
+
+export type Harness = Awaited<ReturnType<typeof startHarness>>
+
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    if (keys.length > 0) await redis.unlink(...keys)
+  } while (cursor !== '0')
+}
+
+/** Fisher–Yates, with a seeded generator so a failing order can be replayed. */
+export function shuffled<T>(items: T[], seed = 1): T[] {
+  const result = [...items]
+  let state = seed
+  const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  for (let i = result.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[result[i], result[j]] = [result[j]!, result[i]!]
+  }
+  return result
+}
