@@ -10,6 +10,12 @@ export interface AcceptOutcome {
   undecided: number[]
 }
 
+export interface TakenBatch {
+  rows: VersionedRow[]
+  /** Left by an earlier flush that failed or crashed, and taken again whole. */
+  retried: boolean
+}
+
 export interface BufferStats {
   accepted: number
   stale: number
@@ -56,14 +62,16 @@ export class WriteBuffer {
   }
 
   /** The next batch to flush, with the lease `token`; null while another flush holds the lease. */
-  async takeBatch(entity: string, token: string, leaseMs: number, max: number): Promise<VersionedRow[] | null> {
+  async takeBatch(entity: string, token: string, leaseMs: number, max: number): Promise<TakenBatch | null> {
     const keys = this.keys(entity)
     const reply = (await this.scripts.run(
       'takeBatch',
       [keys.pendingVersions, keys.pendingValues, keys.flushingVersions, keys.flushingValues, keys.flushLock],
       [token, leaseMs, max],
-    )) as string[] | null
-    return reply === null ? null : rowsFromTriples(reply)
+    )) as [number, ...string[]] | null
+    if (reply === null) return null
+    const [retried, ...triples] = reply
+    return { rows: rowsFromTriples(triples), retried: retried === 1 }
   }
 
   /** Releases a committed batch; false when the lease was lost (its new holder releases the batch). */

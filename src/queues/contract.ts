@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { entityNames, entityValueSchemas, type EntityName } from './entities.ts'
+import { jsonValue, shown } from './json-value.ts'
 import { KEY_MAX_LENGTH, WRITE_BATCH_MAX } from './names.ts'
 
 // The public job contract. Producers in any language follow docs/job-contract.schema.json, which
@@ -7,20 +8,30 @@ import { KEY_MAX_LENGTH, WRITE_BATCH_MAX } from './names.ts'
 
 const entitySchema = z
   .enum(entityNames as [EntityName, ...EntityName[]], {
-    error: (issue) => `unknown entity ${JSON.stringify(issue.input)}; registered: ${entityNames.join(', ')}`,
+    error: (issue) => `unknown entity ${shown(issue.input)}; registered: ${entityNames.join(', ')}`,
   })
   .describe('a registered entity kind')
 
-const keySchema = z.string().min(1).max(KEY_MAX_LENGTH).describe('the entity key, for `usage` the deployable uuid')
+const keySchema = z
+  .string({ error: (issue) => `must be a string, got ${shown(issue.input)}` })
+  .min(1, 'must not be empty')
+  .max(KEY_MAX_LENGTH, `must be at most ${KEY_MAX_LENGTH} characters`)
+  .describe('the entity key, for `usage` the deployable uuid')
 
+const NON_NEGATIVE_SAFE_INTEGER = 'must be a non-negative safe integer (0 to 2^53-1)'
 const versionSchema = z
-  .int()
-  .min(0)
+  .int({ error: (issue) => `${NON_NEGATIVE_SAFE_INTEGER}, got ${shown(issue.input)}` })
+  .min(0, { error: (issue) => `${NON_NEGATIVE_SAFE_INTEGER}, got ${shown(issue.input)}` })
   .describe('chosen by the writer, monotonic per key (a timestamp in ms or a sequence number); a non-negative safe integer')
 
 /** Data of a `write` job, and each entry of a `write-batch` job. */
 export const writeSchema = z
-  .object({ entity: entitySchema, key: keySchema, version: versionSchema, value: z.json() })
+  .object({
+    entity: entitySchema,
+    key: keySchema,
+    version: versionSchema,
+    value: jsonValue,
+  })
   .superRefine((write, ctx) => {
     const value = entityValueSchemas[write.entity].safeParse(write.value)
     for (const issue of value.error?.issues ?? []) {
@@ -61,7 +72,7 @@ export type ReadSource = (typeof readSources)[number]
 /** Return value of `read` jobs. */
 export const readResultSchema = z.object({
   found: z.boolean(),
-  value: z.json().describe('the value, or null when the key exists nowhere'),
+  value: jsonValue.describe('the value, or null when the key exists nowhere'),
   version: z.int().min(0).nullable(),
   source: z.enum(readSources).describe('pending: accepted, not yet flushed; cache: Redis; db: PostgreSQL'),
 })

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { jsonValue } from './json-value.ts'
 
 /**
  * The registered entity kinds a write or read job may name, each with the shape of its value.
@@ -7,7 +8,7 @@ import { z } from 'zod'
 export const entityValueSchemas = {
   /** Accelerator usage metadata of one deployable, keyed by the deployable's uuid. */
   usage: z
-    .record(z.string(), z.json())
+    .record(z.string(), jsonValue, { error: 'must be a JSON object of metrics' })
     .describe('usage metrics of one deployable, as a JSON object (for example {"accelerators_in_use": 3})'),
 } as const
 

@@ -36,15 +36,19 @@ export class Flusher {
     private readonly log: Logger,
   ) {}
 
-  /** Flushes batch after batch while full batches come, so a backlog drains within one flush job. */
+  /**
+   * Flushes batch after batch while full or retried batches come, so a backlog drains within one
+   * flush job.
+   */
   async flush(entity: EntityName): Promise<FlushOutcome> {
     const outcome: FlushOutcome = { transactions: 0, rows: 0, deadLettered: 0, busy: false }
     // The lease outlives the longest transaction (waiting for a connection, then running).
     const leaseMs = 2 * this.settings.timeoutMs + 5000
     for (;;) {
       const token = randomUUID()
-      const batch = await this.buffer.takeBatch(entity, token, leaseMs, this.settings.batchMax)
-      if (batch === null) return { ...outcome, busy: true }
+      const taken = await this.buffer.takeBatch(entity, token, leaseMs, this.settings.batchMax)
+      if (taken === null) return { ...outcome, busy: true }
+      const batch = taken.rows
       if (batch.length === 0) return outcome
       let refused: DeadLetter[]
       try {
@@ -61,7 +65,7 @@ export class Flusher {
         this.log.warn({ entity }, 'flush lease expired before release; its new holder re-applies and releases the batch')
         return outcome
       }
-      if (batch.length < this.settings.batchMax) return outcome
+      if (!taken.retried && batch.length < this.settings.batchMax) return outcome
     }
   }
 

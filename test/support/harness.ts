@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../../src/config.ts'
 import { openCache } from '../../src/cache/open-cache.ts'
 import { PrismaClient } from '../../src/generated/prisma/client.ts'
 import { ConductorClient } from '../../src/queues/conductor-client.ts'
-import { READ_QUEUE, WRITE_QUEUE } from '../../src/queues/names.ts'
+import { FLUSH_QUEUE, READ_QUEUE, WRITE_QUEUE } from '../../src/queues/names.ts'
 import { Conductor } from '../../src/workers/conductor.ts'
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from './services.ts'
 import { waitFor } from './wait-for.ts'
@@ -51,6 +51,7 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
   const { buffer, cache } = openCache(redis, prefix)
   const writeQueue = new Queue(WRITE_QUEUE, { connection: redis, prefix })
   const readQueue = new Queue(READ_QUEUE, { connection: redis, prefix })
+  const flushQueue = new Queue(FLUSH_QUEUE, { connection: redis, prefix })
 
   const harness = {
     config,
@@ -64,6 +65,7 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
     cache,
     writeQueue,
     readQueue,
+    flushQueue,
     get conductor(): Conductor {
       if (!conductor) throw new Error('no conductor running in this harness')
       return conductor
@@ -89,13 +91,27 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
         return Object.values(counts).every((count) => count === 0)
       }, what)
     },
+    /** Waits for a job to finish: its return value, or its failed reason. */
+    async outcome(queue: Queue, jobId: string): Promise<{ returnvalue?: unknown; failedReason?: string }> {
+      return waitFor(async () => {
+        // The state first: a job read before it finished would carry no result.
+        const state = await queue.getJobState(jobId)
+        if (state !== 'completed' && state !== 'failed') return undefined
+        const job = (await queue.getJob(jobId))!
+        return state === 'completed' ? { returnvalue: job.returnvalue } : { failedReason: job.failedReason }
+      }, `job ${jobId} on ${queue.name} to finish`)
+    },
+    /** The scheduler's first flush runs at once; tests that need writes to stay pending wait it out. */
+    async waitForFirstFlush(): Promise<void> {
+      await waitFor(async () => (await flushQueue.getJobCounts('completed')).completed! > 0, 'the first scheduled flush')
+    },
     async waitForFlushed(entity = 'usage'): Promise<void> {
       await waitFor(async () => (await buffer.unflushedCount(entity)) === 0, 'every accepted write to be flushed')
     },
     async close(): Promise<void> {
       await conductor?.close()
       await client.close()
-      await Promise.all([writeQueue.close(), readQueue.close()])
+      await Promise.all([writeQueue.close(), readQueue.close(), flushQueue.close()])
       await prisma.deployableUsage.deleteMany({ where: { deployableUuid: { startsWith: prefix } } })
       await prisma.$disconnect()
       await deleteKeys(redis, `${prefix}:*`)

@@ -10,18 +10,20 @@
     KEYS[5] flush lock
     ARGV[1] lease token         ARGV[2] lease in ms      ARGV[3] batch maximum
 
-  Output: false when another flush holds the lease; otherwise { key, version, value JSON, ... },
-  empty (and the lease dropped) when there is nothing to flush.
+  Output: false when another flush holds the lease; otherwise { retried, key, version, value JSON, ... }
+  with retried 1 for a batch left by an earlier flush, and no rows (the lease dropped) when there is
+  nothing to flush.
 ]]
 if not redis.call('SET', KEYS[5], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return false
 end
-if redis.call('EXISTS', KEYS[3]) == 0 then
+local retried = redis.call('EXISTS', KEYS[3])
+if retried == 0 then
   local size = redis.call('HLEN', KEYS[1])
   local max = tonumber(ARGV[3])
   if size == 0 then
     redis.call('DEL', KEYS[5])
-    return {}
+    return {0}
   elseif size <= max then
     redis.call('RENAME', KEYS[1], KEYS[3])
     redis.call('RENAME', KEYS[2], KEYS[4])
@@ -45,7 +47,7 @@ if redis.call('EXISTS', KEYS[3]) == 0 then
   end
 end
 local versions = redis.call('HGETALL', KEYS[3])
-local batch = {}
+local batch = {retried}
 for i = 1, #versions, 2 do
   batch[#batch + 1] = versions[i]
   batch[#batch + 1] = versions[i + 1]

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto'
+import { afterEach, expect, test } from 'vitest'
+import type { VersionedRow } from '../src/cache/rows.ts'
+import { EntityStore } from '../src/workers/entity-store.ts'
+import { Flusher } from '../src/workers/flusher.ts'
+import { countingPrisma, startHarness, type Harness } from './support/harness.ts'
+import { waitFor } from './support/wait-for.ts'
+
+let harness: Harness
+afterEach(() => harness?.close())
+
+const settings = { batchMax: 5000, timeoutMs: 5000, deadLetterMax: 100 }
+const row = (key: string, version: number, value: unknown = { version }): VersionedRow => ({ key, version, valueJson: JSON.stringify(value) })
+
+/** A harness without workers, so each flush runs exactly when the test says. */
+async function manualFlush() {
+  harness = await startHarness({}, { start: false })
+  const flusher = new Flusher(harness.prisma, new EntityStore(), harness.buffer, settings, harness.log)
+  const accept = async (rows: VersionedRow[]) => {
+    const outcome = await harness.buffer.accept('usage', rows, new Map(rows.map((r) => [r.key, -1])))
+    expect(outcome.undecided).toEqual([])
+    return outcome
+  }
+  return { flusher, accept }
+}
+
+test('a failed transaction keeps the batch in Redis and the next flush writes it', async () => {
+  const { flusher, accept } = await manualFlush()
+  await accept([row(harness.key('a'), 1), row(harness.key('b'), 2)])
+  const down = countingPrisma('postgresql://postgres@127.0.0.1:1/test')
+  const failing = new Flusher(down.prisma, new EntityStore(), harness.buffer, settings, harness.log)
+  await expect(failing.flush('usage')).rejects.toThrow()
+  await down.prisma.$disconnect()
+  expect(await harness.buffer.stats('usage')).toMatchObject({ pending: 0, flushing: 2 })
+  expect((await harness.storedRows()).size).toBe(0)
+  // Writes accepted while the batch waits for its retry stay pending for the flush after it.
+  await accept([row(harness.key('a'), 3)])
+
+  expect(await flusher.flush('usage')).toEqual({ transactions: 2, rows: 3, deadLettered: 0, busy: false })
+  const stored = await harness.storedRows()
+  expect(stored.get(harness.key('a'))).toEqual({ version: 3, metrics: { version: 3 } })
+  expect(stored.get(harness.key('b'))).toEqual({ version: 2, metrics: { version: 2 } })
+  expect(await harness.buffer.stats('usage')).toMatchObject({ pending: 0, flushing: 0, flushed: 3 })
+})
+
+test('a crash between commit and release re-applies the same batch harmlessly', async () => {
+  const { flusher, accept } = await manualFlush()
+  const key = harness.key('crash')
+  await accept([row(key, 1), row(harness.key('other'), 1)])
+  // The crashed conductor: it took the batch with a short lease and committed it, then died.
+  const batch = await harness.buffer.takeBatch('usage', randomUUID(), 200, 5000)
+  expect(batch).toMatchObject({ retried: false, rows: { length: 2 } })
+  await harness.prisma.$transaction((tx) => new EntityStore().upsert(tx, 'usage', batch!.rows))
+  await accept([row(key, 2)])
+  // A flush while the dead conductor's lease runs does nothing; once it expires the batch is retried.
+  expect((await flusher.flush('usage')).busy).toBe(true)
+  await waitFor(async () => (await harness.redis.exists(harness.buffer.keys('usage').flushLock)) === 0, 'the lease to expire')
+
+  expect(await flusher.flush('usage')).toMatchObject({ transactions: 2, rows: 3, busy: false })
+  expect((await harness.storedRows()).get(key)).toEqual({ version: 2, metrics: { version: 2 } })
+  expect(await harness.cache.read('usage', key)).toEqual({ source: 'cache', version: 2, value: { version: 2 } })
+})
+
+test('writes accepted during a flush go to the next one', async () => {
+  const { flusher, accept } = await manualFlush()
+  const [a, b] = [harness.key('a'), harness.key('b')]
+  await accept([row(a, 1)])
+  const token = randomUUID()
+  const batch = await harness.buffer.takeBatch('usage', token, 10_000, 5000)
+  await accept([row(a, 2), row(b, 1)])
+  expect(batch).toEqual({ retried: false, rows: [row(a, 1)] })
+  await harness.prisma.$transaction((tx) => new EntityStore().upsert(tx, 'usage', batch!.rows))
+  expect(await harness.buffer.releaseBatch('usage', token, [], 100)).toBe(true)
+  expect(await harness.buffer.stats('usage')).toMatchObject({ pending: 2, flushing: 0 })
+  expect(await harness.cache.read('usage', a)).toEqual({ source: 'pending', version: 2, value: { version: 2 } })
+
+  expect(await flusher.flush('usage')).toMatchObject({ transactions: 1, rows: 2 })
+  const stored = await harness.storedRows()
+  expect(stored.get(a)?.version).toBe(2)
+  expect(stored.get(b)?.version).toBe(1)
+})
+
+test('a row PostgreSQL refuses is dead-lettered with its reason and the rest of its batch is written, in one transaction', async () => {
+  const { flusher, accept } = await manualFlush()
+  const rows = Array.from({ length: 100 }, (_, i) => row(harness.key(i), 1))
+  // jsonb cannot hold a NUL character: PostgreSQL refuses this row, and only this one.
+  rows[37] = row(harness.key(37), 1, { label: 'nul \u0000 inside' })
+  await accept(rows)
+
+  expect(await flusher.flush('usage')).toEqual({ transactions: 1, rows: 99, deadLettered: 1, busy: false })
+  expect(harness.counts.commits).toBe(1)
+  const stored = await harness.storedRows()
+  expect(stored.size).toBe(99)
+  expect(stored.has(harness.key(37))).toBe(false)
+  const [letter] = await harness.buffer.deadLetters('usage', 10)
+  expect(letter).toMatchObject({ entity: 'usage', key: harness.key(37), version: 1, value: { label: 'nul \u0000 inside' } })
+  expect(letter!.reason).toMatch(/^22P05 unsupported Unicode escape sequence/)
+  expect(await harness.buffer.stats('usage')).toMatchObject({ pending: 0, flushing: 0, flushed: 99, deadLettered: 1 })
+  // The buffer is not blocked: the next write of that key, valid this time, is flushed.
+  await accept([row(harness.key(37), 2)])
+  await flusher.flush('usage')
+  expect((await harness.storedRows()).get(harness.key(37))?.version).toBe(2)
+})
+
+test('a flush while another holds the lease does nothing', async () => {
+  const { flusher, accept } = await manualFlush()
+  await accept([row(harness.key('a'), 1)])
+  const other = randomUUID()
+  await harness.buffer.takeBatch('usage', other, 30_000, 5000)
+  expect(await flusher.flush('usage')).toEqual({ transactions: 0, rows: 0, deadLettered: 0, busy: true })
+  expect((await harness.storedRows()).size).toBe(0)
+  // The lease holder's release still works, and it is the only one that can release.
+  expect(await harness.buffer.releaseBatch('usage', randomUUID(), [], 100)).toBe(false)
+  expect(await harness.buffer.releaseBatch('usage', other, [], 100)).toBe(true)
+})
+
+test('the flush is a job scheduler that several conductors share', async () => {
+  harness = await startHarness({ FLUSH_INTERVAL_MS: '250' })
+  const second = await import('../src/workers/conductor.ts').then(({ Conductor }) =>
+    Conductor.start({ config: harness.config, prisma: harness.prisma, log: harness.log }),
+  )
+  try {
+    const schedulers = await harness.flushQueue.getJobSchedulers()
+    expect(schedulers.map((scheduler) => [scheduler.key, scheduler.every])).toEqual([['flush:usage', 250]])
+    await harness.client.castBatch(Array.from({ length: 50 }, (_, i) => ({ entity: 'usage', key: harness.key(i), version: 1, value: {} })))
+    await harness.waitForJobsDone(harness.writeQueue, 'the batch')
+    await harness.waitForFlushed()
+    expect((await harness.storedRows()).size).toBe(50)
+  } finally {
+    await second.close()
+  }
+})

@@ -1,0 +1,74 @@
+import { afterEach, expect, test } from 'vitest'
+import { WRITE_BATCH_JOB, WRITE_JOB } from '../src/queues/names.ts'
+import { EntityStore } from '../src/workers/entity-store.ts'
+import { shuffled, startHarness, type Harness } from './support/harness.ts'
+
+let harness: Harness
+afterEach(() => harness?.close())
+
+test('versions delivered out of order to concurrent workers never let an older version win, in Redis or PostgreSQL', async () => {
+  harness = await startHarness({ WRITE_CONCURRENCY: '16', FLUSH_INTERVAL_MS: '50', FLUSH_BATCH_MAX: '7' })
+  const keys = Array.from({ length: 20 }, (_, i) => harness.key(i))
+  const writes = shuffled(
+    keys.flatMap((key) => Array.from({ length: 200 }, (_, i) => ({ entity: 'usage', key, version: i + 1, value: { version: i + 1 } }))),
+    11,
+  )
+  // Half as single writes, half as small batches, all racing each other and the flushes.
+  const jobs = []
+  for (let i = 0; i < writes.length; i += 10) {
+    const chunk = writes.slice(i, i + 10)
+    if ((i / 10) % 2 === 0) jobs.push(...chunk.map((data) => ({ name: WRITE_JOB, data })))
+    else jobs.push({ name: WRITE_BATCH_JOB, data: { writes: chunk } })
+  }
+  const adding = harness.writeQueue.addBulk(jobs)
+
+  // While the race runs, the version Redis serves for a key only ever moves forward.
+  const seen = new Map<string, number>()
+  let done = false
+  void adding.then(() => harness.waitForJobsDone(harness.writeQueue, 'the write jobs')).finally(() => (done = true))
+  while (!done) {
+    for (const key of keys) {
+      const read = await harness.cache.read('usage', key)
+      if (!read) continue
+      expect(read.version).toBeGreaterThanOrEqual(seen.get(key) ?? 0)
+      expect(read.value).toEqual({ version: read.version })
+      seen.set(key, read.version)
+    }
+  }
+  await harness.waitForFlushed()
+
+  const stored = await harness.storedRows()
+  for (const key of keys) {
+    expect(stored.get(key)).toEqual({ version: 200, metrics: { version: 200 } })
+    expect(await harness.cache.read('usage', key)).toEqual({ source: 'cache', version: 200, value: { version: 200 } })
+  }
+  const stats = await harness.buffer.stats('usage')
+  expect(stats.accepted + stats.stale).toBe(writes.length)
+})
+
+test('the SQL upsert itself refuses to move a row backwards', async () => {
+  harness = await startHarness({}, { start: false })
+  const store = new EntityStore()
+  const key = harness.key('guard')
+  const row = (version: number) => ({ key, version, valueJson: JSON.stringify({ version }) })
+  expect(await store.upsert(harness.prisma, 'usage', [row(5)])).toBe(1)
+  expect(await store.upsert(harness.prisma, 'usage', [row(3)])).toBe(0)
+  expect(await store.upsert(harness.prisma, 'usage', [row(5)])).toBe(0)
+  expect((await harness.storedRows()).get(key)).toEqual({ version: 5, metrics: { version: 5 } })
+  expect(await store.upsert(harness.prisma, 'usage', [row(6)])).toBe(1)
+  expect((await harness.storedRows()).get(key)).toEqual({ version: 6, metrics: { version: 6 } })
+})
+
+test('a write older than the stored row is stale even when Redis has lost its cache', async () => {
+  harness = await startHarness()
+  const key = harness.key('stored')
+  await harness.prisma.deployableUsage.create({ data: { deployableUuid: key, version: 100n, metrics: { from: 'db' } } })
+  await harness.redis.del(...Object.values(harness.buffer.keys('usage')))
+
+  const older = await harness.client.cast({ entity: 'usage', key, version: 99, value: { from: 'agent' } })
+  expect(await harness.outcome(harness.writeQueue, older)).toEqual({ returnvalue: { accepted: 0, stale: 1 } })
+  const newer = await harness.client.cast({ entity: 'usage', key, version: 101, value: { from: 'agent' } })
+  expect(await harness.outcome(harness.writeQueue, newer)).toEqual({ returnvalue: { accepted: 1, stale: 0 } })
+  await harness.waitForFlushed()
+  expect((await harness.storedRows()).get(key)).toEqual({ version: 101, metrics: { from: 'agent' } })
+})
