@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import pg from 'pg'
+import { parse } from 'pg-connection-string'
 
 export class ServiceUnavailableError extends Error {
   override name = 'ServiceUnavailableError'
@@ -11,13 +12,15 @@ const START_POSTGRES = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgr
 /** Fails with a message that says how to start Redis when it does not answer PING. */
 export async function checkRedis(url: string): Promise<void> {
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  redis.on('error', () => {})
+  // connect() rejects with "Connection is closed"; the cause comes as an error event.
+  let cause: unknown
+  redis.on('error', (error) => (cause = error))
   try {
     await redis.connect()
     await redis.ping()
   } catch (error) {
     throw new ServiceUnavailableError(
-      `Redis at ${redact(url)} does not answer (${describe(error)}). Start one, for example:\n  ${START_REDIS}\n` +
+      `Redis at ${redact(url)} does not answer (${describe(cause ?? error)}). Start one, for example:\n  ${START_REDIS}\n` +
         `or \`docker compose up -d redis\`, or set REDIS_URL.`,
     )
   } finally {
@@ -25,9 +28,12 @@ export async function checkRedis(url: string): Promise<void> {
   }
 }
 
-/** Fails with a message that says how to start PostgreSQL when it does not accept a connection. */
-export async function checkPostgres(url: string, database = 'postgres'): Promise<void> {
-  const client = new pg.Client({ connectionString: url, database, connectionTimeoutMillis: 3000 })
+/**
+ * Fails with a message that says how to start PostgreSQL when the server does not accept a
+ * connection (to its maintenance database: the conductor's own may not exist yet).
+ */
+export async function checkPostgres(url: string): Promise<void> {
+  const client = maintenanceClient(url)
   try {
     await client.connect()
     await client.query('SELECT 1')
@@ -44,7 +50,7 @@ export async function checkPostgres(url: string, database = 'postgres'): Promise
 /** Creates the database DATABASE_URL names when the server does not have it yet. */
 export async function ensureDatabase(url: string): Promise<boolean> {
   const name = new URL(url).pathname.slice(1)
-  const client = new pg.Client({ connectionString: url, database: 'postgres', connectionTimeoutMillis: 3000 })
+  const client = maintenanceClient(url)
   await client.connect()
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])
@@ -54,6 +60,10 @@ export async function ensureDatabase(url: string): Promise<boolean> {
   } finally {
     await client.end()
   }
+}
+
+function maintenanceClient(url: string): pg.Client {
+  return new pg.Client({ ...(parse(url) as pg.ClientConfig), database: 'postgres', connectionTimeoutMillis: 3000 })
 }
 
 /** The URL without its password, for messages and logs. */

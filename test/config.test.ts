@@ -1,0 +1,40 @@
+import { expect, test } from 'vitest'
+import { loadConfig } from '../src/config.ts'
+
+test('every setting has a default for a conductor on localhost', () => {
+  expect(loadConfig({})).toEqual({
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/cyborg',
+    CONDUCTOR_PREFIX: 'cyborg',
+    FLUSH_INTERVAL_MS: 1000,
+    FLUSH_BATCH_MAX: 5000,
+    FLUSH_TIMEOUT_MS: 30000,
+    WRITE_CONCURRENCY: 8,
+    READ_CONCURRENCY: 32,
+    READ_TIMEOUT_MS: 5000,
+    WRITE_VALUE_MAX_BYTES: 65536,
+    DEAD_LETTER_MAX: 10000,
+    HTTP_BODY_LIMIT_BYTES: 16 * 1024 * 1024,
+    HOST: '127.0.0.1',
+    PORT: 6666,
+    LOG_LEVEL: 'info',
+  })
+})
+
+test('values are read from the environment', () => {
+  const config = loadConfig({ FLUSH_INTERVAL_MS: '250', FLUSH_BATCH_MAX: '100', CONDUCTOR_PREFIX: 'edge-1', PORT: '0' })
+  expect(config).toMatchObject({ FLUSH_INTERVAL_MS: 250, FLUSH_BATCH_MAX: 100, CONDUCTOR_PREFIX: 'edge-1', PORT: 0 })
+})
+
+test.each([
+  ['FLUSH_INTERVAL_MS', 'soon'],
+  ['FLUSH_BATCH_MAX', '0'],
+  ['WRITE_CONCURRENCY', '2.5'],
+  ['PORT', '70000'],
+  ['REDIS_URL', 'http://127.0.0.1:6379'],
+  ['DATABASE_URL', 'not a url'],
+  ['CONDUCTOR_PREFIX', 'has space'],
+  ['LOG_LEVEL', 'loud'],
+])('a bad %s stops start-up with a message naming it', (name, value) => {
+  expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration:\\n  ${name}=${JSON.stringify(value)}: `))
+})
