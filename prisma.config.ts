@@ -44,6 +44,9 @@ class MigrateAdapter extends PrismaPg {
 
 // The conductor's own configuration, so migrations go where the conductor reads and writes.
 const databaseUrl = loadConfig().DATABASE_URL
+// The schema's `url = env("DATABASE_URL")` must resolve, or `prisma generate` falls back to downloading
+// a native engine: give it the conductor's default when the environment has none.
+process.env.DATABASE_URL ??= databaseUrl
 
 export default defineConfig({
   experimental: { adapter: true },
