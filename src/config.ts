@@ -19,6 +19,8 @@ export const configSchema = z.object({
   // A flush transaction taking longer than this is rolled back and its batch retried by the next flush.
   FLUSH_TIMEOUT_MS: integer(100, 30000),
   WRITE_CONCURRENCY: integer(1, 8),
+  INVENTORY_CONCURRENCY: integer(1, 4),
+  COMMAND_CONCURRENCY: integer(1, 16),
   READ_CONCURRENCY: integer(1, 32),
   READ_TIMEOUT_MS: integer(1, 5000),
   // Writes above this size (the value's JSON) are refused: one agent must not fill Redis on its own.
@@ -26,6 +28,9 @@ export const configSchema = z.object({
   DEAD_LETTER_MAX: integer(1, 10000),
   // Large enough for a 10,000-write batch of usage metrics.
   HTTP_BODY_LIMIT_BYTES: integer(1024, 16 * 1024 * 1024),
+  // Agents: a full inventory snapshot every AGENT_REPORT_INTERVAL_S, a usage batch every AGENT_USAGE_INTERVAL_S.
+  AGENT_REPORT_INTERVAL_S: z.coerce.number().positive().default(60),
+  AGENT_USAGE_INTERVAL_S: z.coerce.number().positive().default(5),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: integer(0, 6666).pipe(z.number().max(65535)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,11 +1,21 @@
 import type { Redis } from 'ioredis'
 import { EntityCache } from './entity-cache.ts'
+import { InventoryCache } from './inventory-cache.ts'
 import { LuaScripts } from './lua-scripts.ts'
+import { ViewCache } from './view-cache.ts'
 import { WriteBuffer } from './write-buffer.ts'
 
-/** The pending-write buffer and the cache of one conductor prefix, on one Redis connection. */
-export function openCache(redis: Redis, prefix: string): { buffer: WriteBuffer; cache: EntityCache } {
+export interface CacheAccess {
+  buffer: WriteBuffer
+  cache: EntityCache
+  views: ViewCache
+  inventory: InventoryCache
+}
+
+/** The pending-write buffer and the caches of one conductor prefix, on one Redis connection. */
+export function openCache(redis: Redis, prefix: string): CacheAccess {
   const scripts = new LuaScripts(redis)
   const buffer = new WriteBuffer(redis, scripts, prefix)
-  return { buffer, cache: new EntityCache(scripts, buffer) }
+  const cache = new EntityCache(scripts, buffer)
+  return { buffer, cache, views: new ViewCache(cache, buffer), inventory: new InventoryCache(redis, prefix) }
 }

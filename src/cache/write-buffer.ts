@@ -90,6 +90,13 @@ export class WriteBuffer {
     await this.scripts.run('unlock', [this.keys(entity).flushLock], [token])
   }
 
+  /** Drops every trace of the keys, pending or cached: their entity is gone. */
+  async forget(entity: string, keys: string[]): Promise<void> {
+    if (keys.length === 0) return
+    const k = this.keys(entity)
+    await this.scripts.run('forget', [k.pendingVersions, k.pendingValues, k.flushingVersions, k.flushingValues, k.cacheVersions, k.cacheValues], keys)
+  }
+
   /** Writes accepted and not yet released by a flush. */
   async unflushedCount(entity: string): Promise<number> {
     const stats = await this.stats(entity)

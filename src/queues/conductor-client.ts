@@ -10,7 +10,18 @@ import {
   type ReadResult,
   type Write,
 } from './contract.ts'
-import { READ_JOB, READ_QUEUE, WRITE_BATCH_JOB, WRITE_JOB, WRITE_QUEUE } from './names.ts'
+import { CommandError, commandSchemas, type CommandData, type CommandName, type CommandResults } from './commands.ts'
+import { inventoryReportSchema, type InventoryReport } from './inventory.ts'
+import {
+  COMMAND_QUEUE,
+  INVENTORY_QUEUE,
+  INVENTORY_REPORT_JOB,
+  READ_JOB,
+  READ_QUEUE,
+  WRITE_BATCH_JOB,
+  WRITE_JOB,
+  WRITE_QUEUE,
+} from './names.ts'
 
 export interface ConductorClientOptions {
   connection: ConnectionOptions
@@ -22,8 +33,14 @@ export interface ConductorClientOptions {
 
 // A write survives a conductor or Redis hiccup: re-accepting it is harmless (it counts as stale).
 const WRITE_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 200 } }
-// Read results are delivered through the events stream; the job itself need not stay.
-const READ_JOB_OPTIONS = { removeOnComplete: true, removeOnFail: { age: 3600 } }
+// Read and command results are delivered through the events stream; the job itself need not stay.
+const CALL_JOB_OPTIONS = { removeOnComplete: true, removeOnFail: { age: 3600 } }
+/**
+ * A host's snapshots replace each other while they wait (debounce: a report waits this long), and one
+ * arriving while another is reconciled waits for it (keepLastIfActive): only the newest is reconciled,
+ * never two of one host at once.
+ */
+export const INVENTORY_REPORT_DELAY_MS = 250
 
 export class ContractError extends Error {
   override name = 'ContractError'
@@ -34,14 +51,18 @@ export class ConductorClient {
   private readonly writes: Queue
   private readonly reads: Queue
   private readonly readEvents: QueueEvents
-  private readonly readEventsReady: Promise<unknown>
+  private readonly inventory: Queue
+  private readonly commands: Queue
+  private readonly commandEvents: QueueEvents
 
   constructor(private readonly options: ConductorClientOptions) {
     const queueOptions = { connection: options.connection, prefix: options.prefix }
     this.writes = new Queue(WRITE_QUEUE, queueOptions)
     this.reads = new Queue(READ_QUEUE, queueOptions)
     this.readEvents = new QueueEvents(READ_QUEUE, queueOptions)
-    this.readEventsReady = this.readEvents.waitUntilReady()
+    this.inventory = new Queue(INVENTORY_QUEUE, queueOptions)
+    this.commands = new Queue(COMMAND_QUEUE, queueOptions)
+    this.commandEvents = new QueueEvents(COMMAND_QUEUE, queueOptions)
   }
 
   /** Enqueues one write without waiting for it; resolves to the job id. */
@@ -58,14 +79,43 @@ export class ConductorClient {
 
   /** Reads through the conductor and waits for the result, at most `timeoutMs`. */
   async call(read: Read, timeoutMs = this.options.readTimeoutMs): Promise<ReadResult> {
+    const result = await this.addAndWait(this.reads, this.readEvents, READ_JOB, checked(readSchema, read, 'read'), timeoutMs)
+    return readResultSchema.parse(result) as ReadResult
+  }
+
+  /** Enqueues a full inventory snapshot of one host; resolves to the id of the job that will reconcile it. */
+  async reportInventory(report: InventoryReport): Promise<string> {
+    const job = await this.inventory.add(INVENTORY_REPORT_JOB, checked(inventoryReportSchema, report, 'inventory report'), {
+      delay: INVENTORY_REPORT_DELAY_MS,
+      deduplication: { id: report.hostname, replace: true, keepLastIfActive: true },
+      removeOnComplete: { age: 3600, count: 1000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    })
+    return job.id!
+  }
+
+  /**
+   * Runs a device-profile or ARQ command and waits until PostgreSQL has committed it. A refused
+   * command rejects with a CommandError carrying its code (not_found, conflict, ...).
+   */
+  async command<N extends CommandName>(name: N, data: CommandData<N>, timeoutMs = this.options.readTimeoutMs): Promise<CommandResults[N]> {
+    const checkedData = checked(commandSchemas[name] as z.ZodType, data, name)
+    try {
+      return (await this.addAndWait(this.commands, this.commandEvents, name, checkedData, timeoutMs)) as CommandResults[N]
+    } catch (error) {
+      throw (error instanceof Error && CommandError.fromReason(error.message)) || error
+    }
+  }
+
+  private async addAndWait(queue: Queue, events: QueueEvents, name: string, data: unknown, timeoutMs: number): Promise<unknown> {
     // The events stream is read from the moment it connects: it must be listening before the job exists.
-    await this.readEventsReady
-    const job = await this.reads.add(READ_JOB, checked(readSchema, read, 'read'), READ_JOB_OPTIONS)
-    return readResultSchema.parse(await job.waitUntilFinished(this.readEvents, timeoutMs)) as ReadResult
+    await events.waitUntilReady()
+    const job = await queue.add(name, data, CALL_JOB_OPTIONS)
+    return job.waitUntilFinished(events, timeoutMs)
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.writes.close(), this.reads.close(), this.readEvents.close()])
+    await Promise.all([this.writes, this.reads, this.readEvents, this.inventory, this.commands, this.commandEvents].map((each) => each.close()))
   }
 }
 

@@ -7,7 +7,12 @@ import { openCache } from '../cache/open-cache.ts'
 import type { WriteBuffer } from '../cache/write-buffer.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import { entityNames, isEntityName } from '../queues/entities.ts'
-import { FLUSH_JOB, FLUSH_QUEUE, READ_QUEUE, WRITE_QUEUE } from '../queues/names.ts'
+import { COMMAND_QUEUE, FLUSH_JOB, FLUSH_QUEUE, INVENTORY_QUEUE, READ_QUEUE, WRITE_QUEUE } from '../queues/names.ts'
+import { ArqService } from './arq-service.ts'
+import { CommandProcessor } from './command-processor.ts'
+import { DeviceProfileService } from './device-profile-service.ts'
+import { InventoryProcessor } from './inventory-processor.ts'
+import { InventoryStore } from './inventory-store.ts'
 import { EntityStore } from './entity-store.ts'
 import { Flusher, type FlushOutcome } from './flusher.ts'
 import { createPrismaClient } from './prisma-client.ts'
@@ -27,7 +32,8 @@ const KEEP_COMPLETED = { age: 3600, count: 1000 }
 const KEEP_FAILED = { age: 7 * 24 * 3600, count: 10_000 }
 
 /**
- * The conductor's workers: write and read job processors and the scheduled flush of each entity.
+ * The conductor's workers: write and read job processors, the scheduled flush of each entity,
+ * inventory reconciliation and the device-profile and ARQ commands.
  * Any number of conductors may run against the same Redis and PostgreSQL.
  */
 export class Conductor {
@@ -47,7 +53,9 @@ export class Conductor {
     private readonly log: Logger,
   ) {
     const store = new EntityStore()
-    ;({ buffer: this.buffer, cache: this.cache } = openCache(commandConnection, config.CONDUCTOR_PREFIX))
+    const caches = openCache(commandConnection, config.CONDUCTOR_PREFIX)
+    this.buffer = caches.buffer
+    this.cache = caches.cache
     const readThrough = new ReadThrough(prisma, store, this.cache)
     this.reads = new ReadProcessor(this.cache, readThrough)
     this.flusher = new Flusher(
@@ -58,12 +66,16 @@ export class Conductor {
       log,
     )
     const writes = new WriteProcessor(this.buffer, readThrough, config.WRITE_VALUE_MAX_BYTES)
+    const inventory = new InventoryProcessor(prisma, new InventoryStore(), caches.inventory, this.buffer, log)
+    const commands = new CommandProcessor(new DeviceProfileService(prisma, caches.views), new ArqService(prisma, caches.views))
     const common = { connection: queueConnection, prefix: config.CONDUCTOR_PREFIX, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED }
     this.flushQueue = new Queue(FLUSH_QUEUE, { connection: queueConnection, prefix: config.CONDUCTOR_PREFIX })
     this.workers = [
       new Worker(WRITE_QUEUE, (job) => writes.process(job), { ...common, concurrency: config.WRITE_CONCURRENCY }),
       new Worker(READ_QUEUE, (job) => this.reads.process(job), { ...common, concurrency: config.READ_CONCURRENCY }),
       new Worker(FLUSH_QUEUE, (job) => this.processFlush(job), { ...common, concurrency: entityNames.length }),
+      new Worker(INVENTORY_QUEUE, (job) => inventory.process(job), { ...common, concurrency: config.INVENTORY_CONCURRENCY }),
+      new Worker(COMMAND_QUEUE, (job) => commands.process(job), { ...common, concurrency: config.COMMAND_CONCURRENCY }),
     ]
     for (const worker of this.workers) {
       worker.on('failed', (job, error) => log.warn({ queue: worker.name, job: job?.id, name: job?.name, reason: error.message }, 'job failed'))

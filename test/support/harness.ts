@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../../src/config.ts'
 import { openCache } from '../../src/cache/open-cache.ts'
 import { PrismaClient } from '../../src/generated/prisma/client.ts'
 import { ConductorClient } from '../../src/queues/conductor-client.ts'
-import { FLUSH_QUEUE, READ_QUEUE, WRITE_QUEUE } from '../../src/queues/names.ts'
+import { COMMAND_QUEUE, FLUSH_QUEUE, INVENTORY_QUEUE, READ_QUEUE, WRITE_QUEUE } from '../../src/queues/names.ts'
 import { Conductor } from '../../src/workers/conductor.ts'
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from './services.ts'
 import { waitFor } from './wait-for.ts'
@@ -52,6 +52,8 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
   const writeQueue = new Queue(WRITE_QUEUE, { connection: redis, prefix })
   const readQueue = new Queue(READ_QUEUE, { connection: redis, prefix })
   const flushQueue = new Queue(FLUSH_QUEUE, { connection: redis, prefix })
+  const inventoryQueue = new Queue(INVENTORY_QUEUE, { connection: redis, prefix })
+  const commandQueue = new Queue(COMMAND_QUEUE, { connection: redis, prefix })
 
   const harness = {
     config,
@@ -66,6 +68,8 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
     writeQueue,
     readQueue,
     flushQueue,
+    inventoryQueue,
+    commandQueue,
     get conductor(): Conductor {
       if (!conductor) throw new Error('no conductor running in this harness')
       return conductor
@@ -111,8 +115,13 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
     async close(): Promise<void> {
       await conductor?.close()
       await client.close()
-      await Promise.all([writeQueue.close(), readQueue.close(), flushQueue.close()])
+      await Promise.all([writeQueue, readQueue, flushQueue, inventoryQueue, commandQueue].map((queue) => queue.close()))
       await prisma.deployableUsage.deleteMany({ where: { deployableUuid: { startsWith: prefix } } })
+      // Hosts, device profiles and ARQs of this test carry its prefix in their names.
+      await prisma.extArq.deleteMany({ where: { deviceProfile: { name: { startsWith: prefix } } } })
+      await prisma.deviceProfile.deleteMany({ where: { name: { startsWith: prefix } } })
+      await prisma.deployableUsage.deleteMany({ where: { deployableUuid: { in: await deployableUuidsOf(prisma, prefix) } } })
+      await prisma.device.deleteMany({ where: { hostname: { startsWith: prefix } } })
       await prisma.$disconnect()
       await deleteKeys(redis, `${prefix}:*`)
       await redis.quit()
@@ -122,6 +131,11 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
 }
 
 export type Harness = Awaited<ReturnType<typeof startHarness>>
+
+async function deployableUuidsOf(prisma: PrismaClient, prefix: string): Promise<string[]> {
+  const deployables = await prisma.deployable.findMany({ where: { device: { hostname: { startsWith: prefix } } }, select: { uuid: true } })
+  return deployables.map((deployable) => deployable.uuid)
+}
 
 async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
   let cursor = '0'
