@@ -32,14 +32,17 @@ export class InventoryProcessor {
     const report = parsed.data
     const stored = (await this.cache.get(report.hostname)) ?? (await this.store.load(this.prisma, report.hostname))
     if (report.version <= stored.version) return { applied: false, added: 0, updated: 0, deleted: 0 }
+    if (this.store.unchanged(stored, report)) {
+      await this.cache.set({ ...stored, version: report.version })
+      return { applied: true, added: 0, updated: 0, deleted: 0 }
+    }
 
     let outcome
     try {
       outcome = await this.prisma.$transaction(async (tx) => {
         const result = await this.store.reconcile(tx, stored, report)
         await tx.deployableUsage.deleteMany({ where: { deployableUuid: { in: result.removedDeployables } } })
-        const changed = result.added + result.updated + result.deleted > 0
-        return { result, tree: changed ? await this.store.load(tx, report.hostname) : stored }
+        return { result, tree: await this.store.load(tx, report.hostname) }
       })
     } catch (error) {
       // The tree may have been cached before another conductor changed it: reload it next time.

@@ -58,6 +58,22 @@ export class InventoryStore {
     }
   }
 
+  /** Whether the snapshot says nothing new of the stored tree: then there is nothing to write. */
+  unchanged(stored: StoredHost, report: InventoryReport): boolean {
+    const stubs = new Set(report.devices.filter((device) => device.stub).map((device) => device.controlpath_id.cpid_info))
+    const storedView = stored.devices
+      .filter((device) => !stubs.has(device.cpid.cpid_info))
+      .map((device) =>
+        comparable(device, device.cpid.cpid_info, device.deployables.map((deployable) => ({ ...deployable, handles: deployable.attach_handles }))),
+      )
+    const reportedView = report.devices
+      .filter((device) => !device.stub)
+      .map((device) =>
+        comparable(device, device.controlpath_id.cpid_info, device.deployable_list.map((deployable) => ({ ...deployable, attributes: deployable.attribute_list, handles: deployable.attach_handle_list }))),
+      )
+    return canonicalJson(sortBy(storedView, 'cpid_info')) === canonicalJson(sortBy(reportedView, 'cpid_info'))
+  }
+
   /** Applies the snapshot to the stored tree; `stored` must be what the transaction `tx` sees. */
   async reconcile(tx: Tx, stored: StoredHost, report: InventoryReport): Promise<ReconcileOutcome> {
     const run = new Reconciliation(tx, report.hostname, BigInt(report.version))
@@ -87,7 +103,7 @@ class Reconciliation {
     }
     for (const device of diff.added) await this.addDevice(device)
     for (const [old, device] of diff.same) {
-      const changed = DEVICE_FIELDS.some((field) => old[field] !== device[field]) || JSON.stringify(old.std_board_info) !== JSON.stringify(device.std_board_info)
+      const changed = DEVICE_FIELDS.some((field) => old[field] !== device[field]) || canonicalJson(old.std_board_info) !== canonicalJson(device.std_board_info)
       if (changed) {
         await this.tx.device.update({
           where: { id: old.id },
@@ -189,6 +205,44 @@ class Reconciliation {
     this.outcome.updated += updated
     this.outcome.deleted += deleted
   }
+}
+
+type ComparableDeployable = Pick<StoredDeployable, 'name' | 'num_accelerators' | 'driver_name' | 'bitstream_id'> & {
+  attributes: { key: string; value: string }[]
+  handles: { attach_type: string; attach_info: string }[]
+}
+
+/** What reconciliation compares of a device, in one shape for the stored and the reported tree. */
+function comparable(device: Pick<StoredDevice, (typeof DEVICE_FIELDS)[number] | 'std_board_info'>, cpidInfo: string, deployables: ComparableDeployable[]) {
+  return {
+    cpid_info: cpidInfo,
+    ...Object.fromEntries(DEVICE_FIELDS.map((field) => [field, device[field]])),
+    std_board_info: device.std_board_info,
+    deployables: sortBy(
+      deployables.map((deployable) => ({
+        name: deployable.name,
+        num_accelerators: deployable.num_accelerators,
+        driver_name: deployable.driver_name,
+        bitstream_id: deployable.bitstream_id,
+        attributes: sortBy(deployable.attributes.map(({ key, value }) => ({ key, value })), 'key'),
+        handles: sortBy(deployable.handles.map(({ attach_type, attach_info }) => ({ attach_type, attach_info })), 'attach_info'),
+      })),
+      'name',
+    ),
+  }
+}
+
+function sortBy<T extends Record<K, string>, K extends string>(items: T[], key: K): T[] {
+  return [...items].sort((a, b) => (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : 0))
+}
+
+/** JSON with object keys sorted: jsonb gives keys back in its own order, not the reporter's. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_, item: unknown) =>
+    item !== null && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item,
+  )
 }
 
 /** Pairs stored and reported items by identity: what is gone, what is new, and what is in both. */
