@@ -156,7 +156,7 @@ export class ArqService {
     const scope = projectId === undefined ? Prisma.empty : Prisma.sql`AND project_id = ${projectId}`
     const changed = await db.$executeRaw`
       UPDATE extended_accelerator_requests
-      SET state = ${to}::"ArqState", version = version + 1, updated_at = now()${Prisma.join(sets, '')}
+      SET state = ${to}::"ArqState", version = version + 1, updated_at = now()${sets.length > 0 ? Prisma.join(sets, '') : Prisma.empty}
       WHERE uuid = ${uuid}::uuid ${scope} AND state = ANY(${[...from]}::"ArqState"[])`
     if (changed === 1) return
     const current = await this.find(db, uuid, projectId)

@@ -20,7 +20,7 @@ export function testConfig(settings: Settings = {}): Config {
     REDIS_URL: TEST_REDIS_URL,
     DATABASE_URL: TEST_DATABASE_URL,
     CONDUCTOR_PREFIX: `t-${randomBytes(5).toString('hex')}`,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'error',
     ...settings,
   })
 }
@@ -55,6 +55,7 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
   const inventoryQueue = new Queue(INVENTORY_QUEUE, { connection: redis, prefix })
   const commandQueue = new Queue(COMMAND_QUEUE, { connection: redis, prefix })
 
+  let closed = false
   const harness = {
     config,
     prefix,
@@ -112,7 +113,10 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
     async waitForFlushed(entity = 'usage'): Promise<void> {
       await waitFor(async () => (await buffer.unflushedCount(entity)) === 0, 'every accepted write to be flushed')
     },
+    /** Stops everything and removes what the test wrote; a second call does nothing. */
     async close(): Promise<void> {
+      if (closed) return
+      closed = true
       await conductor?.close()
       await client.close()
       await Promise.all([writeQueue, readQueue, flushQueue, inventoryQueue, commandQueue].map((queue) => queue.close()))
