@@ -67,3 +67,24 @@ test('preflight creates a missing database and applies the migrations', async ()
     await admin.end()
   }
 })
+
+test('npm run agent: the agent process reports its host and stops on SIGTERM', async () => {
+  harness = await startHarness({ FLUSH_INTERVAL_MS: '100' })
+  const host = harness.key('cli')
+  child = runEntry('src/agent/main.ts', {
+    REDIS_URL: TEST_REDIS_URL,
+    CONDUCTOR_PREFIX: harness.prefix,
+    AGENT_USAGE_INTERVAL_S: '0.2',
+    AGENT_REPORT_INTERVAL_S: '60',
+  }, ['--host', host])
+  await waitFor(async () => (await harness!.prisma.device.count({ where: { hostname: host } })) === 1, 'the agent’s host in PostgreSQL')
+  await waitFor(async () => (await harness!.buffer.stats('usage')).accepted >= 2, 'two usage reports')
+  child.process.kill('SIGTERM')
+  expect(await child.exited).toBe(0)
+})
+
+test('npm run agent without --host says how to call it', async () => {
+  child = runEntry('src/agent/main.ts', { REDIS_URL: TEST_REDIS_URL })
+  expect(await child.exited).toBe(2)
+  expect(child.output()).toContain('usage: npm run agent -- --host NAME')
+})
