@@ -1,18 +1,18 @@
 import type { FastifyInstance } from 'fastify'
 import { afterEach, expect, test } from 'vitest'
-import { buildApp } from '../src/api/app.ts'
-import { startHarness, type Harness } from './support/harness.ts'
+import { startApi, type TokenName } from './support/api.ts'
+import type { Harness } from './support/harness.ts'
 
 let harness: Harness
 let app: FastifyInstance
+let as: (name: TokenName) => Record<string, string>
 afterEach(async () => {
   await app?.close()
   await harness?.close()
 })
 
 async function start(settings = {}) {
-  harness = await startHarness(settings)
-  app = await buildApp({ client: harness.client, cache: harness.cache, buffer: harness.buffer, log: harness.log, bodyLimit: harness.config.HTTP_BODY_LIMIT_BYTES })
+  ;({ harness, app, as } = await startApi(settings))
 }
 
 test('GET /healthz answers while the process is up', async () => {
@@ -29,12 +29,13 @@ test('POST /conductor/writes enqueues a write-batch and answers 202 with its job
   const response = await app.inject({
     method: 'POST',
     url: '/conductor/writes',
+    headers: as('agent'),
     payload: { writes: [{ entity: 'usage', key, version: 3, value: { temperature_c: 61 } }] },
   })
   expect(response.statusCode).toBe(202)
   const { jobId } = response.json()
   expect(await harness.outcome(harness.writeQueue, jobId)).toEqual({ returnvalue: { accepted: 1, stale: 0 } })
-  const read = await app.inject({ method: 'GET', url: `/conductor/entities/usage/${key}` })
+  const read = await app.inject({ method: 'GET', url: `/conductor/entities/usage/${key}`, headers: as('readerA') })
   expect(read.statusCode).toBe(200)
   expect(read.json()).toEqual({ found: true, value: { temperature_c: 61 }, version: 3, source: 'pending' })
 })
@@ -43,11 +44,11 @@ test('GET /conductor/entities reads through to PostgreSQL on a miss, and 404s a 
   await start()
   const key = harness.key('db')
   await harness.prisma.deployableUsage.create({ data: { deployableUuid: key, version: 4n, metrics: { x: 1 } } })
-  const first = await app.inject({ method: 'GET', url: `/conductor/entities/usage/${key}` })
+  const first = await app.inject({ method: 'GET', url: `/conductor/entities/usage/${key}`, headers: as('readerA') })
   expect(first.json()).toEqual({ found: true, value: { x: 1 }, version: 4, source: 'db' })
-  const second = await app.inject({ method: 'GET', url: `/conductor/entities/usage/${key}` })
+  const second = await app.inject({ method: 'GET', url: `/conductor/entities/usage/${key}`, headers: as('readerA') })
   expect(second.json()).toEqual({ found: true, value: { x: 1 }, version: 4, source: 'cache' })
-  const missing = await app.inject({ method: 'GET', url: `/conductor/entities/usage/${harness.key('none')}` })
+  const missing = await app.inject({ method: 'GET', url: `/conductor/entities/usage/${harness.key('none')}`, headers: as('readerA') })
   expect(missing.statusCode).toBe(404)
   expect(missing.json()).toEqual({ found: false, value: null, version: null, source: 'db' })
 })
@@ -58,7 +59,7 @@ test.each([
   [{}, 'body is invalid: writes: Invalid input: expected array, received undefined'],
 ])('a bad body gets 400 with the field and the problem, and nothing is enqueued: %j', async (payload, message) => {
   await start()
-  const response = await app.inject({ method: 'POST', url: '/conductor/writes', payload })
+  const response = await app.inject({ method: 'POST', url: '/conductor/writes', headers: as('agent'), payload })
   expect(response.statusCode).toBe(400)
   expect(response.json()).toEqual({ error: 'Bad Request', message })
   expect(await harness.writeQueue.count()).toBe(0)
@@ -66,14 +67,14 @@ test.each([
 
 test('malformed JSON gets 400', async () => {
   await start()
-  const response = await app.inject({ method: 'POST', url: '/conductor/writes', headers: { 'content-type': 'application/json' }, payload: '{"writes": [' })
+  const response = await app.inject({ method: 'POST', url: '/conductor/writes', headers: { ...as('agent'), 'content-type': 'application/json' }, payload: '{"writes": [' })
   expect(response.statusCode).toBe(400)
   expect(response.json().message).toMatch(/JSON/)
 })
 
 test('an unknown entity gets 400', async () => {
   await start()
-  const response = await app.inject({ method: 'GET', url: '/conductor/entities/gpu/k' })
+  const response = await app.inject({ method: 'GET', url: '/conductor/entities/gpu/k', headers: as('readerA') })
   expect(response.statusCode).toBe(400)
   expect(response.json().message).toMatch(/^params is invalid: entity: /)
 })
@@ -86,7 +87,7 @@ test('GET /conductor/dead-letters lists refused rows, newest first', async () =>
   ])
   await harness.waitForJobsDone(harness.writeQueue, 'the batch')
   await harness.waitForFlushed()
-  const response = await app.inject({ method: 'GET', url: '/conductor/dead-letters/usage?limit=5' })
+  const response = await app.inject({ method: 'GET', url: '/conductor/dead-letters/usage?limit=5', headers: as('admin') })
   expect(response.statusCode).toBe(200)
   expect(response.json().deadLetters).toEqual([expect.objectContaining({ key: harness.key('bad'), reason: expect.stringMatching(/^22P05/) })])
 })
