@@ -58,7 +58,7 @@ export class ConductorMetrics {
   })
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'cyborg_process_' })
+    collectDefaultMetrics({ register: this.registry, prefix: 'cyborg_' })
   }
 
   /** Counts a worker's completed and failed jobs; flush jobs also feed the flush histograms. */
