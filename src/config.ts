@@ -21,7 +21,7 @@ const apiTokens = z.string().transform((text, ctx): ApiToken[] => {
     if (!roles.includes(role as Role)) return problem(`unknown role ${JSON.stringify(role)}; roles: ${roles.join(', ')}`)
     const needsProject = projectRoles.includes(role as Role)
     if (needsProject && !project) return problem(`a ${role} token acts in one project: give token:${role}:<project>`)
-    if (!needsProject && project !== undefined) return problem(`a ${role} token has no project`)
+    if (!needsProject && project !== undefined) return problem(`an ${role} token has no project`)
     if (tokens.some((other) => other.token === token)) return problem('the same token is listed twice')
     tokens.push({ token, role: role as Role, project: project ?? null })
   })
