@@ -1,22 +1,16 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { afterEach, expect, test } from 'vitest'
+import { expect, test } from 'vitest'
 import { resourceProviderUuid } from '../src/queues/name-uuid.ts'
-import { startApi, type TokenName } from './support/api.ts'
+import { useApi, type StartedApi, type TokenName } from './support/api.ts'
 import { testAgent } from './support/agents.ts'
 import type { Harness } from './support/harness.ts'
 
 let harness: Harness
 let app: FastifyInstance
-let as: (name: TokenName) => Record<string, string>
-afterEach(async () => {
-  await app?.close()
-  await harness?.close()
-})
-
-async function start(settings = {}) {
-  ;({ harness, app, as } = await startApi(settings))
-}
+let as: StartedApi['as']
+const startApi = useApi()
+const start = async (settings = {}) => ({ harness, app, as } = await startApi(settings))
 
 const V22 = { 'openstack-api-version': 'accelerator 2.2' }
 

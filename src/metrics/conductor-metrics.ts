@@ -1,6 +1,6 @@
 import type { Job, Queue, Worker } from 'bullmq'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { WriteBuffer } from '../cache/write-buffer.ts'
+import type { BufferStats, WriteBuffer } from '../cache/write-buffer.ts'
 import { entityNames } from '../queues/entities.ts'
 import { FLUSH_QUEUE } from '../queues/names.ts'
 import type { FlushOutcome } from '../workers/flusher.ts'
@@ -96,43 +96,39 @@ export class ConductorMetrics {
       },
     })
     const stats = () => Promise.all(entityNames.map(async (entity) => ({ entity, stats: await buffer.stats(entity) })))
-    new Gauge({
-      name: 'cyborg_buffer_writes',
-      help: 'Writes the buffer has seen since the prefix was created, by entity and outcome: accepted, stale (dropped: not newer), flushed (rows written), dead_lettered',
-      labelNames: ['entity', 'outcome'],
-      registers: [this.registry],
-      async collect() {
-        for (const { entity, stats: s } of await stats()) {
-          this.set({ entity, outcome: 'accepted' }, s.accepted)
-          this.set({ entity, outcome: 'stale' }, s.stale)
-          this.set({ entity, outcome: 'flushed' }, s.flushed)
-          this.set({ entity, outcome: 'dead_lettered' }, s.deadLettered)
-        }
+    const bufferGauge = <L extends string>(name: string, help: string, labelNames: L[], record: (gauge: Gauge<L>, entity: string, stats: BufferStats) => void) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        async collect() {
+          for (const each of await stats()) record(this, each.entity, each.stats)
+        },
+      })
+    bufferGauge(
+      'cyborg_buffer_writes',
+      'Writes the buffer has seen since the prefix was created, by entity and outcome: accepted, stale (dropped: not newer), flushed (rows written), dead_lettered',
+      ['entity', 'outcome'],
+      (gauge, entity, s) => {
+        gauge.set({ entity, outcome: 'accepted' }, s.accepted)
+        gauge.set({ entity, outcome: 'stale' }, s.stale)
+        gauge.set({ entity, outcome: 'flushed' }, s.flushed)
+        gauge.set({ entity, outcome: 'dead_lettered' }, s.deadLettered)
       },
+    )
+    bufferGauge('cyborg_buffer_keys', 'Keys waiting in the write buffer, by entity and state (pending, flushing)', ['entity', 'state'], (gauge, entity, s) => {
+      gauge.set({ entity, state: 'pending' }, s.pending)
+      gauge.set({ entity, state: 'flushing' }, s.flushing)
     })
-    new Gauge({
-      name: 'cyborg_buffer_keys',
-      help: 'Keys waiting in the write buffer, by entity and state (pending, flushing)',
-      labelNames: ['entity', 'state'],
-      registers: [this.registry],
-      async collect() {
-        for (const { entity, stats: s } of await stats()) {
-          this.set({ entity, state: 'pending' }, s.pending)
-          this.set({ entity, state: 'flushing' }, s.flushing)
-        }
+    bufferGauge(
+      'cyborg_write_coalescing_ratio',
+      'Share of writes that never became a row write of their own (dropped as stale or coalesced in the buffer): 1 - flushed / (accepted + stale)',
+      ['entity'],
+      (gauge, entity, s) => {
+        const seen = s.accepted + s.stale
+        gauge.set({ entity }, seen === 0 ? 0 : 1 - s.flushed / seen)
       },
-    })
-    new Gauge({
-      name: 'cyborg_write_coalescing_ratio',
-      help: 'Share of writes that never became a row write of their own (dropped as stale or coalesced in the buffer): 1 - flushed / (accepted + stale)',
-      labelNames: ['entity'],
-      registers: [this.registry],
-      async collect() {
-        for (const { entity, stats: s } of await stats()) {
-          const seen = s.accepted + s.stale
-          this.set({ entity }, seen === 0 ? 0 : 1 - s.flushed / seen)
-        }
-      },
-    })
+    )
   }
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
+import { afterEach } from 'vitest'
 import { buildApp } from '../../src/api/app.ts'
 import type { Role } from '../../src/api/access.ts'
 import { startHarness, type Harness, type Settings } from './harness.ts'
@@ -24,12 +25,31 @@ export function testTokens(prefix: string) {
   return { projects, tokens, setting }
 }
 
+export interface StartedApi {
+  harness: Harness
+  app: FastifyInstance
+  tokens: ReturnType<typeof testTokens>
+  /** The Authorization header of one of the test's tokens. */
+  as: (name: TokenName) => Record<string, string>
+}
+
 /** A conductor on the real services and the HTTP API in front of it, driven with app.inject. */
-export async function startApi(settings: Settings = {}): Promise<{ harness: Harness; app: FastifyInstance; tokens: ReturnType<typeof testTokens>; as: (name: TokenName) => Record<string, string> }> {
+export async function startApi(settings: Settings = {}): Promise<StartedApi> {
   const harnessPrefix = `t-${randomBytes(5).toString('hex')}`
   const tokens = testTokens(harnessPrefix)
   const harness = await startHarness({ CONDUCTOR_PREFIX: harnessPrefix, API_TOKENS: tokens.setting, ...settings })
   const app = await buildApp({ config: harness.config, connection: harness.redis, log: harness.log })
   const as = (name: TokenName) => ({ authorization: `Bearer ${tokens.tokens[name].token}` })
   return { harness, app, tokens, as }
+}
+
+/** Starts an API per test, and closes it and the harness after each test of the calling file. */
+export function useApi(): (settings?: Settings) => Promise<StartedApi> {
+  let current: StartedApi | undefined
+  afterEach(async () => {
+    await current?.app.close()
+    await current?.harness.close()
+    current = undefined
+  })
+  return async (settings = {}) => (current = await startApi(settings))
 }
