@@ -214,3 +214,11 @@ test('a body over HTTP_BODY_LIMIT_BYTES gets 413, a wrong content type 415', asy
   const text = await app.inject({ method: 'POST', url: '/conductor/writes', headers: { ...as('agent'), 'content-type': 'application/xml' }, payload: '<writes/>' })
   expect(text.statusCode).toBe(415)
 })
+
+test('a read the conductor does not answer within READ_TIMEOUT_MS gets 504 with what to check', async () => {
+  await start({ READ_TIMEOUT_MS: '200' })
+  await harness.stopConductor()
+  const response = await app.inject({ url: '/v2/device_profiles', headers: as('readerA') })
+  expect(response.statusCode).toBe(504)
+  expect(response.json()).toEqual({ error: 'Gateway Timeout', message: 'the conductor did not answer within READ_TIMEOUT_MS; try again, and check /readyz' })
+})

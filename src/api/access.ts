@@ -41,7 +41,10 @@ export function may(caller: Caller, permission: Permission): boolean {
   return grants[caller.role].includes(permission)
 }
 
-/** The `project_id` of the commands a caller runs: none for admin (every project), else its own. */
+/**
+ * The `project_id` of the commands a caller runs: none for admin (every project), else its own. Only
+ * service and reader tokens reach scoped commands, and API_TOKENS gives each of them a project.
+ */
 export function projectScope(caller: Caller): string | undefined {
   return caller.role === 'admin' ? undefined : (caller.project ?? undefined)
 }
