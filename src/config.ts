@@ -1,6 +1,35 @@
 import { z } from 'zod'
+import { projectRoles, roles, type ApiToken, type Role } from './api/access.ts'
 
 const integer = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback)
+
+const TOKEN_FORMAT = 'expected comma-separated token:role or token:role:project entries'
+
+/**
+ * API_TOKENS: `token:role[:project],...`. Tokens are at least 16 characters without ":" or ",";
+ * service and reader tokens name their project, admin and agent tokens none. Problems are described
+ * by position, never by the token itself.
+ */
+const apiTokens = z.string().transform((text, ctx): ApiToken[] => {
+  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  const tokens: ApiToken[] = []
+  entries.forEach((entry, index) => {
+    const [token = '', role = '', project, ...rest] = entry.split(':')
+    const problem = (message: string) => ctx.addIssue({ code: 'custom', message: `entry ${index + 1}: ${message}` })
+    if (rest.length > 0 || role === '') return problem(TOKEN_FORMAT)
+    if (token.length < 16) return problem('the token must be at least 16 characters')
+    if (!roles.includes(role as Role)) return problem(`unknown role ${JSON.stringify(role)}; roles: ${roles.join(', ')}`)
+    const needsProject = projectRoles.includes(role as Role)
+    if (needsProject && !project) return problem(`a ${role} token acts in one project: give token:${role}:<project>`)
+    if (!needsProject && project !== undefined) return problem(`an ${role} token has no project`)
+    if (tokens.some((other) => other.token === token)) return problem('the same token is listed twice')
+    tokens.push({ token, role: role as Role, project: project ?? null })
+  })
+  return tokens
+})
+
+/** Variables whose values are secrets: a configuration error never shows them. */
+const SECRET_VARIABLES = new Set(['API_TOKENS', 'API_COOKIE_SECRET'])
 
 /**
  * Every setting of the conductor, read once from the environment. README's "Configuration" section
@@ -31,6 +60,14 @@ export const configSchema = z.object({
   // Agents: a full inventory snapshot every AGENT_REPORT_INTERVAL_S, a usage batch every AGENT_USAGE_INTERVAL_S.
   AGENT_REPORT_INTERVAL_S: z.coerce.number().positive().default(60),
   AGENT_USAGE_INTERVAL_S: z.coerce.number().positive().default(5),
+  HTTP_REQUEST_TIMEOUT_MS: integer(100, 30000),
+  // Bearer tokens of the HTTP API and their roles; none: every authenticated endpoint answers 401.
+  API_TOKENS: apiTokens.default([]),
+  // Signs Bull Board's login cookie; without it, a random one per process (logins end with a restart).
+  API_COOKIE_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  // Requests per token (or per address without one) in each window, shared by the conductors of a prefix.
+  RATE_LIMIT_MAX: integer(1, 1200),
+  RATE_LIMIT_WINDOW_MS: integer(100, 60000),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: integer(0, 6666).pipe(z.number().max(65535)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -49,7 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (result.success) return result.data
   const problems = result.error.issues.map((issue) => {
     const name = String(issue.path[0])
-    return `${name}=${JSON.stringify(env[name])}: ${issue.message}`
+    return `${name}=${SECRET_VARIABLES.has(name) ? '(hidden)' : JSON.stringify(env[name])}: ${issue.message}`
   })
   throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`)
 }

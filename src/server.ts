@@ -2,9 +2,9 @@
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { buildApp } from './api/app.ts'
-import { openCache } from './cache/open-cache.ts'
+import { REDACTED_LOG_PATHS } from './api/plugins/auth.ts'
 import { loadConfig } from './config.ts'
-import { ConductorClient } from './queues/conductor-client.ts'
+import { ConductorMetrics } from './metrics/conductor-metrics.ts'
 import { checkPostgres, checkRedis } from './services.ts'
 import { Conductor } from './workers/conductor.ts'
 
@@ -18,12 +18,11 @@ try {
   process.exit(1)
 }
 
-const log = pino({ level: config.LOG_LEVEL })
-const conductor = await Conductor.start({ config, log })
+const log = pino({ level: config.LOG_LEVEL, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } })
+const metrics = new ConductorMetrics()
+const conductor = await Conductor.start({ config, log, metrics })
 const apiConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null })
-const { buffer, cache } = openCache(apiConnection, config.CONDUCTOR_PREFIX)
-const client = new ConductorClient({ connection: apiConnection, prefix: config.CONDUCTOR_PREFIX, readTimeoutMs: config.READ_TIMEOUT_MS })
-const app = await buildApp({ client, cache, buffer, log, bodyLimit: config.HTTP_BODY_LIMIT_BYTES })
+const app = await buildApp({ config, connection: apiConnection, log, metrics })
 await app.listen({ host: config.HOST, port: config.PORT })
 
 let stopping = false
@@ -37,7 +36,6 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   try {
     await app.close()
     await conductor.close()
-    await client.close()
     await apiConnection.quit()
     process.exit(0)
   } catch (error) {

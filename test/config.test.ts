@@ -17,6 +17,10 @@ test('every setting has a default for a conductor on localhost', () => {
     WRITE_VALUE_MAX_BYTES: 65536,
     DEAD_LETTER_MAX: 10000,
     HTTP_BODY_LIMIT_BYTES: 16 * 1024 * 1024,
+    HTTP_REQUEST_TIMEOUT_MS: 30000,
+    API_TOKENS: [],
+    RATE_LIMIT_MAX: 1200,
+    RATE_LIMIT_WINDOW_MS: 60000,
     AGENT_REPORT_INTERVAL_S: 60,
     AGENT_USAGE_INTERVAL_S: 5,
     HOST: '127.0.0.1',
@@ -41,4 +45,25 @@ test.each([
   ['LOG_LEVEL', 'loud'],
 ])('a bad %s stops start-up with a message naming it', (name, value) => {
   expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration:\\n  ${name}=${JSON.stringify(value)}: `))
+})
+
+test('API_TOKENS: token:role[:project] entries, service and reader tokens in a project', () => {
+  const admin = 'a'.repeat(16)
+  const nova = 'n'.repeat(20)
+  expect(loadConfig({ API_TOKENS: `${admin}:admin, ${nova}:service:project-1` }).API_TOKENS).toEqual([
+    { token: admin, role: 'admin', project: null },
+    { token: nova, role: 'service', project: 'project-1' },
+  ])
+})
+
+test.each([
+  ['short:admin', 'entry 1: the token must be at least 16 characters'],
+  ['s3cr3t-s3cr3t-s3cr3t:root', 'entry 1: unknown role "root"; roles: admin, service, agent, reader'],
+  ['s3cr3t-s3cr3t-s3cr3t:reader', 'entry 1: a reader token acts in one project: give token:reader:<project>'],
+  ['s3cr3t-s3cr3t-s3cr3t:agent:p1', 'entry 1: an agent token has no project'],
+  ['s3cr3t-s3cr3t-s3cr3t:admin,s3cr3t-s3cr3t-s3cr3t:admin', 'entry 2: the same token is listed twice'],
+  ['s3cr3t-s3cr3t-s3cr3t', 'entry 1: expected comma-separated token:role or token:role:project entries'],
+])('a bad API_TOKENS stops start-up, and the message never shows a token: %s', (value, problem) => {
+  expect(() => loadConfig({ API_TOKENS: value })).toThrow(`invalid configuration:\n  API_TOKENS=(hidden): ${problem}`)
+  expect(() => loadConfig({ API_TOKENS: value })).not.toThrow(/s3cr3t/)
 })

@@ -1,5 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { afterEach, expect, test } from 'vitest'
+import { DummyDriver } from '../src/drivers/dummy/dummy-driver.ts'
+import { resourceProviderUuid } from '../src/queues/name-uuid.ts'
+import { testTokens, type TokenName } from './support/api.ts'
 import { runEntry, type Child } from './support/child.ts'
 import { startHarness, type Harness } from './support/harness.ts'
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from './support/services.ts'
@@ -87,4 +91,108 @@ test('npm run agent without --host says how to call it', async () => {
   child = runEntry('src/agent/main.ts', { REDIS_URL: TEST_REDIS_URL })
   expect(await child.exited).toBe(2)
   expect(child.output()).toContain('usage: npm run agent -- --host NAME')
+})
+
+test('the real server over plain HTTP: every resource, auth failures, other projects, malformed bodies, 423 and 406; no token in its log', async () => {
+  harness = await startHarness({}, { start: false })
+  const h = harness
+  const { tokens, setting, projects } = testTokens(h.prefix)
+  child = runEntry('src/server.ts', {
+    REDIS_URL: TEST_REDIS_URL,
+    DATABASE_URL: TEST_DATABASE_URL,
+    CONDUCTOR_PREFIX: h.prefix,
+    FLUSH_INTERVAL_MS: '100',
+    API_TOKENS: setting,
+    LOG_LEVEL: 'debug',
+    PORT: '0',
+  })
+  const base = await waitFor(() => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(child!.output())?.[1], 'the server to listen')
+
+  const call = async (method: string, path: string, token?: TokenName, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        ...(token && { authorization: `Bearer ${tokens[token].token}` }),
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    })
+    const text = await response.text()
+    return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) }
+  }
+
+  expect(await call('GET', '/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } })
+  expect((await waitFor(async () => ((await call('GET', '/readyz')).status === 200 ? true : undefined), 'readiness'))).toBe(true)
+
+  // Intake: an inventory snapshot and usage writes from an agent token.
+  const hostname = h.key('compute')
+  const report = await call('POST', '/conductor/inventory', 'agent', { hostname, version: 1, devices: await new DummyDriver({ hostname }).discover() })
+  expect(report).toMatchObject({ status: 202, body: { jobId: expect.any(String) } })
+  const devices = await waitFor(async () => (await call('GET', `/v2/devices?hostname=${hostname}`, 'readerA')).body.devices[0], 'the reported device')
+  expect((await call('GET', `/v2/devices/${devices.uuid}`, 'readerA')).body).toEqual(devices)
+  expect((await call('GET', '/v2/deployables', 'readerA')).body.deployables.some((each: { name: string }) => each.name === `${hostname}_FakeDevice`)).toBe(true)
+  expect((await call('GET', '/v2/attributes?key=rc', 'readerA')).status).toBe(200)
+  const usageKey = h.key('usage')
+  expect((await call('POST', '/conductor/writes', 'agent', { writes: [{ entity: 'usage', key: usageKey, version: 1, value: { in_use: 2 } }] })).status).toBe(202)
+  await waitFor(async () => (await call('GET', `/conductor/entities/usage/${usageKey}`, 'readerA')).status === 200, 'the usage read')
+
+  // Device profiles and ARQs, as an admin and Nova (a service token) drive them.
+  const profile = await call('POST', '/v2/device_profiles', 'admin', [{ name: h.key('fpga'), groups: [{ 'resources:FPGA': '1' }] }])
+  expect(profile.status).toBe(201)
+  expect((await call('GET', `/v2/device_profiles/${profile.body.name}`, 'readerA', undefined, { 'OpenStack-API-Version': 'accelerator 2.2' })).body).toEqual({ device_profile: profile.body })
+  const created = await call('POST', '/v2/accelerator_requests', 'serviceA', { device_profile_name: profile.body.name })
+  expect(created).toMatchObject({ status: 201, body: { arqs: [{ state: 'Initial', project_id: projects.A }] } })
+  const arq = created.body.arqs[0]
+  const instance = randomUUID()
+  const bind = await call('PATCH', '/v2/accelerator_requests', 'serviceA', {
+    [arq.uuid]: [
+      { op: 'add', path: '/hostname', value: hostname },
+      { op: 'add', path: '/device_rp_uuid', value: resourceProviderUuid(`${hostname}_FakeDevice`) },
+      { op: 'add', path: '/instance_uuid', value: instance },
+    ],
+  })
+  expect(bind.status).toBe(202)
+  expect((await call('GET', `/v2/accelerator_requests?instance=${instance}&bind_state=resolved`, 'serviceA')).body).toMatchObject({ arqs: [{ uuid: arq.uuid, state: 'Bound' }] })
+  expect((await call('GET', `/v2/accelerator_requests/${arq.uuid}`, 'readerA')).body).toMatchObject({ state: 'Bound', instance_uuid: instance })
+
+  // 423 while binding, as a bind in progress leaves the ARQ.
+  await h.prisma.extArq.update({ where: { uuid: arq.uuid }, data: { state: 'BindStarted' } })
+  expect((await call('GET', `/v2/accelerator_requests?instance=${instance}&bind_state=resolved`, 'serviceA')).status).toBe(423)
+  await h.prisma.extArq.update({ where: { uuid: arq.uuid }, data: { state: 'Bound' } })
+
+  // 406, auth failures, another project, malformed and mistyped bodies.
+  const outOfRange = await call('GET', '/v2/device_profiles', 'readerA', undefined, { 'OpenStack-API-Version': 'accelerator 2.7' })
+  expect(outOfRange.status).toBe(406)
+  expect([outOfRange.headers.get('openstack-api-minimum-version'), outOfRange.headers.get('openstack-api-maximum-version')]).toEqual(['2.0', '2.3'])
+  expect((await call('POST', '/v2/accelerator_requests', undefined, { device_profile_name: profile.body.name })).status).toBe(401)
+  expect((await call('GET', '/v2/device_profiles', undefined, undefined, { authorization: 'Bearer wrong-token-of-nobody' })).status).toBe(401)
+  expect((await call('DELETE', `/v2/device_profiles/${profile.body.uuid}`, 'serviceA')).status).toBe(403)
+  expect((await call('GET', `/v2/accelerator_requests/${arq.uuid}`, 'readerB')).status).toBe(404)
+  expect((await call('DELETE', `/v2/accelerator_requests?arqs=${arq.uuid}`, 'serviceB')).status).toBe(404)
+  expect((await call('POST', '/v2/accelerator_requests', 'serviceA', '{"device_profile_name": ')).status).toBe(400)
+  expect((await call('POST', '/v2/accelerator_requests', 'serviceA', { device_profile_name: 7 })).body).toEqual({
+    error: 'Bad Request',
+    message: 'body is invalid: device_profile_name: Invalid input: expected string, received number',
+  })
+
+  // Operators: Bull Board's API with an admin bearer token, and the metrics the workers feed.
+  const queues = await call('GET', '/admin/queues/api/queues', 'admin')
+  expect(queues.status).toBe(200)
+  expect((await call('GET', '/admin/queues/api/queues', 'serviceA')).status).toBe(403)
+  await waitFor(async () => (await h.buffer.unflushedCount('usage')) === 0, 'the usage write to be flushed')
+  const metrics = await (await fetch(`${base}/metrics`)).text()
+  expect(metrics).toMatch(/^cyborg_jobs_processed_total\{queue="conductor-commands",name="arq.bind"\} 1$/m)
+  expect(metrics).toMatch(/^cyborg_flush_batch_size_count\{entity="usage"\} [1-9]/m)
+  expect(metrics).toMatch(/^cyborg_flush_duration_seconds_bucket\{le="\+Inf",entity="usage"\} [1-9]/m)
+
+  // Clean-up through the API: delete by instance (Nova's way) and the profile.
+  expect((await call('DELETE', `/v2/accelerator_requests?instance=${instance}`, 'serviceA')).status).toBe(204)
+  expect((await call('DELETE', `/v2/device_profiles/${profile.body.uuid}`, 'admin')).status).toBe(204)
+
+  child.process.kill('SIGTERM')
+  expect(await child.exited).toBe(0)
+  const log = child.output()
+  expect(log).toContain('"statusCode":401')
+  for (const { token } of Object.values(tokens)) expect(log).not.toContain(token)
 })

@@ -1,8 +1,12 @@
+import { isUuid } from '../queues/name-uuid.ts'
 import type { EntityCache } from './entity-cache.ts'
 import type { WriteBuffer } from './write-buffer.ts'
 
 /** Objects written through to PostgreSQL and then cached: device profiles and accelerator requests. */
 export type ViewKind = 'device-profile' | 'arq'
+
+/** A device profile is cached under its uuid and under `name:<name>`. */
+export const deviceProfileKey = (id: string) => (isUuid(id) ? id.toLowerCase() : `name:${id}`)
 
 export interface CachedView {
   key: string

@@ -1,8 +1,10 @@
 import { z } from 'zod'
+import { deviceTypes } from './inventory.ts'
 import { shown } from './json-value.ts'
 
 // Commands on `conductor-commands`: Cyborg's conductor RPCs for device profiles and accelerator
-// requests. They are write-through: the job completes once PostgreSQL has committed.
+// requests, write-through (the job completes once PostgreSQL has committed), and the reads of the
+// inventory the HTTP API lists.
 
 const uuid = z.uuid({ error: (issue) => `must be a uuid, got ${shown(issue.input)}` })
 /** The caller's project: requests and profiles of other projects are invisible to it. Absent: all projects (admin). */
@@ -43,6 +45,11 @@ export const commandSchemas = {
   'arq.delete': z
     .object({ uuids: z.array(uuid).min(1).optional(), instance_uuid: uuid.optional(), project_id: projectScope })
     .refine((data) => (data.uuids === undefined) !== (data.instance_uuid === undefined), 'give either uuids or instance_uuid'),
+  'device.list': z.object({ uuid: uuid.optional(), type: z.enum(deviceTypes).optional(), vendor: z.string().optional(), hostname: z.string().optional() }),
+  'deployable.list': z.object({ uuid: uuid.optional() }),
+  'attribute.list': z.object({ uuid: uuid.optional(), deployable_id: z.int().min(1).optional(), key: z.string().optional() }),
+  /** Answers once a worker has run `SELECT 1` on PostgreSQL: readiness of the whole path. */
+  'conductor.ping': z.object({}),
 } as const
 
 export type CommandName = keyof typeof commandSchemas
@@ -71,8 +78,49 @@ export interface ArqView {
   device_rp_uuid: string | null
   instance_uuid: string | null
   attach_handle_type: string | null
+  attach_handle_uuid: string | null
   attach_handle_info: Record<string, string> | null
   project_id: string | null
+  created_at: string
+  updated_at: string
+}
+
+/** Cyborg's device: a physical card. `std_board_info` is JSON text, as Cyborg shows it. */
+export interface DeviceView {
+  uuid: string
+  type: string
+  vendor: string
+  model: string
+  std_board_info: string
+  vendor_board_info: string
+  hostname: string
+  status: string
+  created_at: string
+  updated_at: string
+}
+
+/** Cyborg's deployable; `attributes_list` is JSON text of `[{key: value}, ...]`, as Cyborg shows it. */
+export interface DeployableView {
+  uuid: string
+  parent_id: number | null
+  root_id: number | null
+  name: string
+  num_accelerators: number
+  device_id: number
+  attributes_list: string
+  rp_uuid: string | null
+  driver_name: string | null
+  bitstream_id: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface AttributeView {
+  uuid: string
+  id: number
+  deployable_id: number
+  key: string
+  value: string
   created_at: string
   updated_at: string
 }
@@ -88,6 +136,20 @@ export interface CommandResults {
   'arq.bind': ArqView
   'arq.unbind': ArqView
   'arq.delete': { deleted: number }
+  'device.list': DeviceView[]
+  'deployable.list': DeployableView[]
+  'attribute.list': AttributeView[]
+  'conductor.ping': { database: 'ok' }
+}
+
+/** A project sees its own device profiles and the public ones (no project); no scope (admin) sees all. */
+export function deviceProfileVisible(owner: string | null, scope: string | undefined): boolean {
+  return scope === undefined || owner === null || owner === scope
+}
+
+/** A project sees its own ARQs only; no scope (admin) sees all. */
+export function arqVisible(owner: string | null, scope: string | undefined): boolean {
+  return scope === undefined || owner === scope
 }
 
 export const commandErrorCodes = ['invalid', 'not_found', 'conflict', 'illegal_transition', 'unresolved'] as const

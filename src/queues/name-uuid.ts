@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto'
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** Whether `id` is shaped like a uuid: device profiles are named by uuid or by name. */
+export const isUuid = (id: string) => UUID.test(id)
+
 /** RFC 4122's DNS namespace, which Cyborg uses for the resource provider uuid of a deployable. */
 export const NAMESPACE_DNS = '6ba7b810-9dad-11d1-80b4-00c04fd430c8'
 /** Our namespace for deployable uuids, so an agent knows the uuid its usage reports are keyed by. */

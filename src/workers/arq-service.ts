@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ViewCache } from '../cache/view-cache.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
-import { CommandError, type ArqState, type ArqView, type CommandData } from '../queues/commands.ts'
+import { CommandError, arqVisible, type ArqState, type ArqView, type CommandData } from '../queues/commands.ts'
 import { ARQ_TRANSITIONS, RESOLVED_STATES } from './arq-states.ts'
 import { arqView, type ArqWithRelations } from './views.ts'
 
@@ -48,11 +48,14 @@ export class ArqService {
 
   async get(data: CommandData<'arq.get'>): Promise<ArqView> {
     const cached = await this.views.get<ArqView>('arq', data.uuid)
-    if (cached && (data.project_id === undefined || cached.project_id === data.project_id)) return cached
+    if (cached && arqVisible(cached.project_id, data.project_id)) return cached
     return this.cached([await this.find(this.prisma, data.uuid, data.project_id)]).then(([view]) => view!)
   }
 
-  /** All ARQs, or an instance's; with bind_state=resolved, refused while any is still binding. */
+  /**
+   * All ARQs, or an instance's. With bind_state=resolved, as Cyborg: an instance's are refused while
+   * any is still binding; without an instance, only the resolved ones are listed.
+   */
   async list(data: CommandData<'arq.list'>): Promise<ArqView[]> {
     const arqs = await this.prisma.extArq.findMany({
       where: { ...(data.instance_uuid ? { instanceUuid: data.instance_uuid } : {}), ...(data.project_id === undefined ? {} : { projectId: data.project_id }) },
@@ -61,8 +64,9 @@ export class ArqService {
     })
     if (data.bind_state === 'resolved') {
       const pending = arqs.filter((arq) => !RESOLVED_STATES.includes(arq.state))
+      if (data.instance_uuid === undefined) return arqs.filter((arq) => RESOLVED_STATES.includes(arq.state)).map(arqView)
       if (pending.length > 0) {
-        throw new CommandError('unresolved', `${pending.length} of ${arqs.length} ARQ(s) of instance ${data.instance_uuid ?? '(any)'} still binding: ${pending.map((arq) => `${arq.uuid} ${arq.state}`).join(', ')}`)
+        throw new CommandError('unresolved', `${pending.length} of ${arqs.length} ARQ(s) of instance ${data.instance_uuid} still binding: ${pending.map((arq) => `${arq.uuid} ${arq.state}`).join(', ')}`)
       }
     }
     return arqs.map(arqView)

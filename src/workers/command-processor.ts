@@ -4,12 +4,13 @@ import { describeIssues } from '../queues/contract.ts'
 import { COMMAND_QUEUE } from '../queues/names.ts'
 import type { ArqService } from './arq-service.ts'
 import type { DeviceProfileService } from './device-profile-service.ts'
+import type { InventoryQueryService } from './inventory-query-service.ts'
 
-/** Processes `conductor-commands` jobs: device profiles and accelerator requests, write-through. */
+/** Processes `conductor-commands` jobs: device profiles and accelerator requests (write-through), inventory reads. */
 export class CommandProcessor {
   private readonly handlers: { [N in CommandName]: (data: never) => Promise<unknown> }
 
-  constructor(profiles: DeviceProfileService, arqs: ArqService) {
+  constructor(profiles: DeviceProfileService, arqs: ArqService, inventory: InventoryQueryService) {
     this.handlers = {
       'device-profile.create': (data) => profiles.create(data),
       'device-profile.list': (data) => profiles.list(data),
@@ -21,6 +22,10 @@ export class CommandProcessor {
       'arq.bind': (data) => arqs.bind(data),
       'arq.unbind': (data) => arqs.unbind(data),
       'arq.delete': (data) => arqs.delete(data),
+      'device.list': (data) => inventory.devices(data),
+      'deployable.list': (data) => inventory.deployables(data),
+      'attribute.list': (data) => inventory.attributes(data),
+      'conductor.ping': () => inventory.ping(),
     }
   }
 

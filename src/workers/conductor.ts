@@ -6,12 +6,14 @@ import type { EntityCache } from '../cache/entity-cache.ts'
 import { openCache } from '../cache/open-cache.ts'
 import type { WriteBuffer } from '../cache/write-buffer.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
+import type { ConductorMetrics } from '../metrics/conductor-metrics.ts'
 import { entityNames, isEntityName } from '../queues/entities.ts'
 import { COMMAND_QUEUE, FLUSH_JOB, FLUSH_QUEUE, INVENTORY_QUEUE, READ_QUEUE, WRITE_QUEUE } from '../queues/names.ts'
 import { ArqService } from './arq-service.ts'
 import { CommandProcessor } from './command-processor.ts'
 import { DeviceProfileService } from './device-profile-service.ts'
 import { InventoryProcessor } from './inventory-processor.ts'
+import { InventoryQueryService } from './inventory-query-service.ts'
 import { InventoryStore } from './inventory-store.ts'
 import { EntityStore } from './entity-store.ts'
 import { Flusher, type FlushOutcome } from './flusher.ts'
@@ -25,6 +27,8 @@ export interface ConductorOptions {
   /** A client of the caller's (tests count its queries); the conductor creates and owns one otherwise. */
   prisma?: PrismaClient
   log?: Logger
+  /** Where the workers count their jobs and flushes; the HTTP API serves them at /metrics. */
+  metrics?: ConductorMetrics
 }
 
 // Completed jobs are kept briefly for Bull Board; failed ones a week, with their reasons.
@@ -51,6 +55,7 @@ export class Conductor {
     private readonly queueConnection: Redis,
     private readonly commandConnection: Redis,
     private readonly log: Logger,
+    metrics: ConductorMetrics | undefined,
   ) {
     const store = new EntityStore()
     const caches = openCache(commandConnection, config.CONDUCTOR_PREFIX)
@@ -67,7 +72,7 @@ export class Conductor {
     )
     const writes = new WriteProcessor(this.buffer, readThrough, config.WRITE_VALUE_MAX_BYTES)
     const inventory = new InventoryProcessor(prisma, new InventoryStore(), caches.inventory, this.buffer, log)
-    const commands = new CommandProcessor(new DeviceProfileService(prisma, caches.views), new ArqService(prisma, caches.views))
+    const commands = new CommandProcessor(new DeviceProfileService(prisma, caches.views), new ArqService(prisma, caches.views), new InventoryQueryService(prisma))
     const common = { connection: queueConnection, prefix: config.CONDUCTOR_PREFIX, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED }
     this.flushQueue = new Queue(FLUSH_QUEUE, { connection: queueConnection, prefix: config.CONDUCTOR_PREFIX })
     this.workers = [
@@ -80,6 +85,7 @@ export class Conductor {
     for (const worker of this.workers) {
       worker.on('failed', (job, error) => log.warn({ queue: worker.name, job: job?.id, name: job?.name, reason: error.message }, 'job failed'))
       worker.on('error', (error) => log.error({ queue: worker.name, err: error }, 'worker error'))
+      metrics?.watchWorker(worker)
     }
   }
 
@@ -89,7 +95,7 @@ export class Conductor {
     const queueConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null })
     const commandConnection = new Redis(config.REDIS_URL)
     const prisma = options.prisma ?? createPrismaClient(config.DATABASE_URL)
-    const conductor = new Conductor(config, prisma, !options.prisma, queueConnection, commandConnection, log)
+    const conductor = new Conductor(config, prisma, !options.prisma, queueConnection, commandConnection, log, options.metrics)
     await conductor.schedule()
     log.info({ prefix: config.CONDUCTOR_PREFIX, flushIntervalMs: config.FLUSH_INTERVAL_MS, flushBatchMax: config.FLUSH_BATCH_MAX }, 'conductor started')
     return conductor

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import type { ViewCache } from '../cache/view-cache.ts'
+import { deviceProfileKey, type ViewCache } from '../cache/view-cache.ts'
 import type { DeviceProfile, PrismaClient } from '../generated/prisma/client.ts'
-import { CommandError, type CommandData, type DeviceProfileView } from '../queues/commands.ts'
+import { CommandError, deviceProfileVisible, type CommandData, type DeviceProfileView } from '../queues/commands.ts'
+import { isUuid } from '../queues/name-uuid.ts'
 import { sqlState } from './sql-state.ts'
 import { deviceProfileView } from './views.ts'
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** Device profiles, written through to PostgreSQL, then cached by uuid and by name. */
 export class DeviceProfileService {
@@ -39,22 +38,22 @@ export class DeviceProfileService {
 
   /** By uuid or name, from the cache, else PostgreSQL. */
   async get(data: CommandData<'device-profile.get'>): Promise<DeviceProfileView> {
-    const key = cacheKey(data.id)
+    const key = deviceProfileKey(data.id)
     const cached = await this.views.get<DeviceProfileView>('device-profile', key)
-    if (cached && isVisible(cached.project_id, data.project_id)) return cached
-    const profile = await this.prisma.deviceProfile.findFirst({ where: { ...(UUID.test(data.id) ? { uuid: data.id } : { name: data.id }), ...visibleTo(data.project_id) } })
+    if (cached && deviceProfileVisible(cached.project_id, data.project_id)) return cached
+    const profile = await this.prisma.deviceProfile.findFirst({ where: { ...(isUuid(data.id) ? { uuid: data.id } : { name: data.id }), ...visibleTo(data.project_id) } })
     if (!profile) throw new CommandError('not_found', `no device profile ${JSON.stringify(data.id)}`)
     return this.cached(profile)
   }
 
   async delete(data: CommandData<'device-profile.delete'>): Promise<{ deleted: number }> {
-    const profile = await this.prisma.deviceProfile.findFirst({ where: { ...(UUID.test(data.id) ? { uuid: data.id } : { name: data.id }), ...visibleTo(data.project_id) }, include: { _count: { select: { arqs: true } } } })
+    const profile = await this.prisma.deviceProfile.findFirst({ where: { ...(isUuid(data.id) ? { uuid: data.id } : { name: data.id }), ...visibleTo(data.project_id) }, include: { _count: { select: { arqs: true } } } })
     if (!profile) throw new CommandError('not_found', `no device profile ${JSON.stringify(data.id)}`)
     if (profile._count.arqs > 0) {
       throw new CommandError('conflict', `device profile ${JSON.stringify(profile.name)} is used by ${profile._count.arqs} accelerator request(s); delete them first`)
     }
     await this.prisma.deviceProfile.delete({ where: { id: profile.id } })
-    await this.views.drop('device-profile', [profile.uuid, cacheKey(profile.name)])
+    await this.views.drop('device-profile', [profile.uuid, deviceProfileKey(profile.name)])
     return { deleted: 1 }
   }
 
@@ -63,19 +62,13 @@ export class DeviceProfileService {
     const view = deviceProfileView(profile)
     await this.views.put('device-profile', [
       { key: profile.uuid, version: profile.id, view },
-      { key: cacheKey(profile.name), version: profile.id, view },
+      { key: deviceProfileKey(profile.name), version: profile.id, view },
     ])
     return view
   }
 }
 
-const cacheKey = (id: string) => (UUID.test(id) ? id.toLowerCase() : `name:${id}`)
-
 /** A project sees its own profiles and the public ones; no project (admin) sees all. */
 function visibleTo(projectId: string | undefined) {
   return projectId === undefined ? {} : { OR: [{ projectId }, { projectId: null }] }
-}
-
-function isVisible(owner: string | null, projectId: string | undefined): boolean {
-  return projectId === undefined || owner === null || owner === projectId
 }

@@ -2,37 +2,57 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { writeBatchSchema } from '../../queues/contract.ts'
 import { entityNames, type EntityName } from '../../queues/entities.ts'
+import { inventoryReportSchema } from '../../queues/inventory.ts'
 import { KEY_MAX_LENGTH } from '../../queues/names.ts'
 
 const entityParam = z.enum(entityNames as [EntityName, ...EntityName[]])
+const accepted = z.object({ jobId: z.string().describe('the BullMQ job that carries the report; Bull Board shows its outcome') })
 
 /** Intake for writers and readers that do not speak BullMQ, and the dead letters for operators. */
 const conductorRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { client, cache, buffer, metrics } = app.conductor
+
   app.post(
     '/writes',
-    { schema: { body: writeBatchSchema, response: { 202: z.object({ jobId: z.string() }) } } },
+    { config: { permission: 'report' }, schema: { description: 'Usage reports: a write-batch of versioned writes', body: writeBatchSchema, response: { 202: accepted } } },
     async (request, reply) => {
-      const jobId = await app.conductor.client.castBatch(request.body.writes)
+      const jobId = await client.castBatch(request.body.writes)
+      return reply.code(202).send({ jobId })
+    },
+  )
+
+  app.post(
+    '/inventory',
+    { config: { permission: 'report' }, schema: { description: "A full inventory snapshot of one host (Cyborg's driver objects)", body: inventoryReportSchema, response: { 202: accepted } } },
+    async (request, reply) => {
+      const jobId = await client.reportInventory(request.body)
       return reply.code(202).send({ jobId })
     },
   )
 
   app.get(
     '/entities/:entity/:key',
-    { schema: { params: z.object({ entity: entityParam, key: z.string().min(1).max(KEY_MAX_LENGTH) }) } },
+    {
+      config: { permission: 'read' },
+      schema: { params: z.object({ entity: entityParam, key: z.string().min(1).max(KEY_MAX_LENGTH) }) },
+    },
     async (request, reply) => {
       const { entity, key } = request.params
       // A hit costs one Redis call; only a miss goes through the read queue to PostgreSQL.
-      const cached = await app.conductor.cache.read(entity, key)
-      const result = cached ? { found: true, ...cached } : await app.conductor.client.call({ entity, key })
+      const cached = await cache.read(entity, key)
+      metrics.cacheRead(entity, cached !== null)
+      const result = cached ? { found: true, ...cached } : await client.call({ entity, key })
       return reply.code(result.found ? 200 : 404).send(result)
     },
   )
 
   app.get(
     '/dead-letters/:entity',
-    { schema: { params: z.object({ entity: entityParam }), querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }) } },
-    async (request) => ({ deadLetters: await app.conductor.buffer.deadLetters(request.params.entity, request.query.limit) }),
+    {
+      config: { permission: 'operate' },
+      schema: { params: z.object({ entity: entityParam }), querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
+    },
+    async (request) => ({ deadLetters: await buffer.deadLetters(request.params.entity, request.query.limit) }),
   )
 }
 
