@@ -14,7 +14,7 @@ import { DeviceProfileService } from './device-profile-service.ts'
 import { InventoryProcessor } from './inventory-processor.ts'
 import { InventoryStore } from './inventory-store.ts'
 import { EntityStore } from './entity-store.ts'
-import { Flusher, type FlushOutcome } from './flusher.ts'
+import { Flusher, type FlushCommitListener, type FlushOutcome } from './flusher.ts'
 import { createPrismaClient } from './prisma-client.ts'
 import { ReadProcessor } from './read-processor.ts'
 import { ReadThrough } from './read-through.ts'
@@ -25,6 +25,8 @@ export interface ConductorOptions {
   /** A client of the caller's (tests count its queries); the conductor creates and owns one otherwise. */
   prisma?: PrismaClient
   log?: Logger
+  /** Told of every committed flush transaction (the benchmark measures accept→durable with it). */
+  onFlushCommitted?: FlushCommitListener
 }
 
 // Completed jobs are kept briefly for Bull Board; failed ones a week, with their reasons.
@@ -51,6 +53,7 @@ export class Conductor {
     private readonly queueConnection: Redis,
     private readonly commandConnection: Redis,
     private readonly log: Logger,
+    onFlushCommitted?: FlushCommitListener,
   ) {
     const store = new EntityStore()
     const caches = openCache(commandConnection, config.CONDUCTOR_PREFIX)
@@ -64,6 +67,7 @@ export class Conductor {
       this.buffer,
       { batchMax: config.FLUSH_BATCH_MAX, timeoutMs: config.FLUSH_TIMEOUT_MS, deadLetterMax: config.DEAD_LETTER_MAX },
       log,
+      onFlushCommitted,
     )
     const writes = new WriteProcessor(this.buffer, readThrough, config.WRITE_VALUE_MAX_BYTES)
     const inventory = new InventoryProcessor(prisma, new InventoryStore(), caches.inventory, this.buffer, log)
@@ -89,7 +93,7 @@ export class Conductor {
     const queueConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null })
     const commandConnection = new Redis(config.REDIS_URL)
     const prisma = options.prisma ?? createPrismaClient(config.DATABASE_URL)
-    const conductor = new Conductor(config, prisma, !options.prisma, queueConnection, commandConnection, log)
+    const conductor = new Conductor(config, prisma, !options.prisma, queueConnection, commandConnection, log, options.onFlushCommitted)
     await conductor.schedule()
     log.info({ prefix: config.CONDUCTOR_PREFIX, flushIntervalMs: config.FLUSH_INTERVAL_MS, flushBatchMax: config.FLUSH_BATCH_MAX }, 'conductor started')
     return conductor
