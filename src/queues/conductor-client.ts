@@ -63,6 +63,8 @@ export class ConductorClient {
     this.inventory = new Queue(INVENTORY_QUEUE, queueOptions)
     this.commands = new Queue(COMMAND_QUEUE, queueOptions)
     this.commandEvents = new QueueEvents(COMMAND_QUEUE, queueOptions)
+    // Each call in flight listens for its queue's 'closing' (BullMQ's waitUntilFinished): many concurrent calls are normal.
+    for (const queue of [this.reads, this.commands]) queue.setMaxListeners(0)
   }
 
   /** Enqueues one write without waiting for it; resolves to the job id. */

@@ -30,7 +30,7 @@ export interface ConductorOptions {
 }
 
 // Completed jobs are kept briefly for Bull Board; failed ones a week, with their reasons.
-const KEEP_COMPLETED = { age: 3600, count: 1000 }
+export const KEEP_COMPLETED = { age: 3600, count: 1000 }
 const KEEP_FAILED = { age: 7 * 24 * 3600, count: 10_000 }
 
 /**
