@@ -35,8 +35,9 @@ export interface ConductorClientOptions {
 const WRITE_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 200 } }
 // Read and command results are delivered through the events stream, but the job must outlive the
 // wait's first look at it: waitUntilFinished checks the job itself once it listens, and fails with
-// "Missing key for job" when a busy caller looks after the job completed and was removed.
-const CALL_JOB_OPTIONS = { removeOnComplete: { age: 60 }, removeOnFail: { age: 3600 } }
+// "Missing key for job" when a busy caller looks after the job completed and was removed. At most
+// 10,000 are kept, so a read-heavy load does not fill Redis.
+const CALL_JOB_OPTIONS = { removeOnComplete: { age: 60, count: 10_000 }, removeOnFail: { age: 3600 } }
 /**
  * A host's snapshots replace each other while they wait (debounce: a report waits this long), and one
  * arriving while another is reconciled waits for it (keepLastIfActive): only the newest is reconciled,
