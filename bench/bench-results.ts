@@ -12,6 +12,8 @@ export interface Machine {
   node: string
   redis: string
   postgres: string
+  /** 1-minute load average at the start and at the end: other work on the machine shows here. */
+  loadAverage: { start: number; end: number }
 }
 
 /** Everything one run measured; written as bench/results/<time>.json. */

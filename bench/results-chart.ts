@@ -14,7 +14,7 @@ export function resultsChart(results: BenchResults): string {
   return renderChart(
     'Cyborg conductor vs direct PostgreSQL writes',
     `${options.agents} agents × ${options.devices} deployables every ${options.intervalS} s, flush every ${options.flushIntervalMs} ms, batch ≤ ${options.batchMax}; ` +
-      `${machine.cpus} CPUs, node ${machine.node}, Redis ${machine.redis}, PostgreSQL ${machine.postgres}; ${results.startedAt}`,
+      `${machine.cpus} CPUs (load ${machine.loadAverage.start.toFixed(1)}→${machine.loadAverage.end.toFixed(1)}), node ${machine.node}, Redis ${machine.redis}, PostgreSQL ${machine.postgres}; ${results.startedAt}`,
     [
       {
         title: 'Usage updates per second (paced phases)',

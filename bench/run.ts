@@ -58,6 +58,7 @@ const context: BenchContext = { options, config, db, redis, log, progress, hostP
 let exitCode = 0
 try {
   const startedAt = new Date().toISOString()
+  const loadAtStart = os.loadavg()[0]!
   const direct = await runDirectPhase(context)
   const conductor = await runConductorPhase(context)
   const rawQueue = await runRawQueueCapacity(context)
@@ -74,6 +75,7 @@ try {
       node: process.version,
       redis: /^redis_version:(.+)$/m.exec(await redis.info('server'))?.[1]?.trim() ?? 'unknown',
       postgres: await db.serverVersion(),
+      loadAverage: { start: loadAtStart, end: os.loadavg()[0]! },
     },
     direct,
     conductor,
