@@ -13,8 +13,10 @@ export function resultsChart(results: BenchResults): string {
     samples.map((sample) => [sample.second, value(sample)])
   return renderChart(
     'Cyborg conductor vs direct PostgreSQL writes',
-    `${options.agents} agents × ${options.devices} deployables every ${options.intervalS} s, flush every ${options.flushIntervalMs} ms, batch ≤ ${options.batchMax}; ` +
-      `${machine.cpus} CPUs (load ${machine.loadAverage.start.toFixed(1)}→${machine.loadAverage.end.toFixed(1)}), node ${machine.node}, Redis ${machine.redis}, PostgreSQL ${machine.postgres}; ${results.startedAt}`,
+    [
+      `${options.agents} agents × ${options.devices} deployables every ${options.intervalS} s, flush every ${options.flushIntervalMs} ms, batch ≤ ${options.batchMax}; ${results.startedAt}`,
+      `${machine.cpus} CPUs (load ${machine.loadAverage.start.toFixed(1)}→${machine.loadAverage.end.toFixed(1)}), node ${machine.node}, Redis ${machine.redis}, PostgreSQL ${machine.postgres}`,
+    ],
     [
       {
         title: 'Usage updates per second (paced phases)',

@@ -18,13 +18,14 @@ const PANEL_HEIGHT = 280
 const MARGIN = { left: 80, right: 200, top: 36, bottom: 44 }
 
 /** A stack of line charts as one SVG document: no native dependency, readable in any browser. */
-export function renderChart(title: string, subtitle: string, panels: Panel[]): string {
-  const height = 60 + panels.length * PANEL_HEIGHT
-  const body = panels.map((panel, index) => renderPanel(panel, 60 + index * PANEL_HEIGHT)).join('\n')
+export function renderChart(title: string, subtitles: string[], panels: Panel[]): string {
+  const header = 30 + 18 * subtitles.length
+  const height = header + panels.length * PANEL_HEIGHT
+  const body = panels.map((panel, index) => renderPanel(panel, header + index * PANEL_HEIGHT)).join('\n')
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
 <text x="${MARGIN.left}" y="24" font-size="18" font-weight="bold">${escape(title)}</text>
-<text x="${MARGIN.left}" y="44" fill="#555">${escape(subtitle)}</text>
+${subtitles.map((line, index) => `<text x="${MARGIN.left}" y="${44 + 18 * index}" fill="#555">${escape(line)}</text>`).join('\n')}
 ${body}
 </svg>
 `
@@ -33,11 +34,11 @@ ${body}
 function renderPanel(panel: Panel, top: number): string {
   const plot = { x: MARGIN.left, y: top + MARGIN.top, width: WIDTH - MARGIN.left - MARGIN.right, height: PANEL_HEIGHT - MARGIN.top - MARGIN.bottom }
   const points = panel.series.flatMap((series) => series.points).filter(([, y]) => !panel.logY || y > 0)
-  const xMax = Math.max(1, ...points.map(([x]) => x))
+  const xTicks = niceTicks(Math.max(1, ...points.map(([x]) => x)))
+  const xMax = xTicks[xTicks.length - 1]!
   const yValues = points.map(([, y]) => y)
   const y = panel.logY ? logScale(yValues, plot) : linearScale(yValues, plot)
   const x = (value: number) => plot.x + (value / xMax) * plot.width
-  const xTicks = niceTicks(xMax)
   const parts = [
     `<text x="${plot.x}" y="${top + 22}" font-size="14" font-weight="bold">${escape(panel.title)}</text>`,
     `<rect x="${plot.x}" y="${plot.y}" width="${plot.width}" height="${plot.height}" fill="none" stroke="#999"/>`,
