@@ -62,7 +62,8 @@ export async function ensureDatabase(url: string): Promise<boolean> {
   }
 }
 
-function maintenanceClient(url: string): pg.Client {
+/** A client of the server's maintenance database `postgres`, on the server DATABASE_URL names. */
+export function maintenanceClient(url: string): pg.Client {
   return new pg.Client({ ...(parse(url) as pg.ClientConfig), database: 'postgres', connectionTimeoutMillis: 3000 })
 }
 

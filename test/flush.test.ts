@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { afterEach, expect, test } from 'vitest'
 import type { VersionedRow } from '../src/cache/rows.ts'
 import { EntityStore } from '../src/workers/entity-store.ts'
-import { Flusher } from '../src/workers/flusher.ts'
+import { Flusher, type FlushCommit } from '../src/workers/flusher.ts'
 import { countingPrisma, startHarness, type Harness } from './support/harness.ts'
 import { waitFor } from './support/wait-for.ts'
 
@@ -100,6 +100,22 @@ test('a row PostgreSQL refuses is dead-lettered with its reason and the rest of 
   await accept([row(harness.key(37), 2)])
   await flusher.flush('usage')
   expect((await harness.storedRows()).get(harness.key(37))?.version).toBe(2)
+})
+
+test('the commit listener hears of each committed transaction with the rows it wrote, refused ones left out', async () => {
+  harness = await startHarness({}, { start: false })
+  const commits: FlushCommit[] = []
+  const flusher = new Flusher(harness.prisma, new EntityStore(), harness.buffer, { ...settings, batchMax: 2 }, harness.log, (commit) => commits.push(commit))
+  const refused = row(harness.key('nul'), 1, { label: 'nul \u0000 inside' })
+  await harness.buffer.accept('usage', [row(harness.key('a'), 1), refused, row(harness.key('b'), 1)], new Map([[harness.key('a'), -1], [refused.key, -1], [harness.key('b'), -1]]))
+
+  expect(await flusher.flush('usage')).toMatchObject({ transactions: 2, rows: 2, deadLettered: 1 })
+  expect(commits).toHaveLength(2)
+  expect(commits.flatMap((commit) => commit.rows.map((r) => r.key)).sort()).toEqual([harness.key('a'), harness.key('b')].sort())
+  for (const commit of commits) {
+    expect(commit.entity).toBe('usage')
+    expect(commit.committedAt).toBeGreaterThanOrEqual(commit.startedAt)
+  }
 })
 
 test('a flush while another holds the lease does nothing', async () => {

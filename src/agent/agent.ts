@@ -3,11 +3,14 @@ import type { AcceleratorDriver } from '../drivers/accelerator-driver.ts'
 import type { ConductorClient } from '../queues/conductor-client.ts'
 import { deployableUuid } from '../queues/name-uuid.ts'
 
+/** What an agent sends through: the conductor's client, or anything that takes the same two calls. */
+export type AgentTransport = Pick<ConductorClient, 'reportInventory' | 'castBatch'>
+
 export interface AgentOptions {
   hostname: string
   driver: AcceleratorDriver
   /** The agent holds no database credentials: it reaches the conductor through Redis only. */
-  client: ConductorClient
+  client: AgentTransport
   reportIntervalMs: number
   usageIntervalMs: number
   log: Logger

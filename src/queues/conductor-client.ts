@@ -33,8 +33,11 @@ export interface ConductorClientOptions {
 
 // A write survives a conductor or Redis hiccup: re-accepting it is harmless (it counts as stale).
 const WRITE_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 200 } }
-// Read and command results are delivered through the events stream; the job itself need not stay.
-const CALL_JOB_OPTIONS = { removeOnComplete: true, removeOnFail: { age: 3600 } }
+// Read and command results are delivered through the events stream, but the job must outlive the
+// wait's first look at it: waitUntilFinished checks the job itself once it listens, and fails with
+// "Missing key for job" when a busy caller looks after the job completed and was removed. At most
+// 10,000 are kept, so a read-heavy load does not fill Redis.
+const CALL_JOB_OPTIONS = { removeOnComplete: { age: 60, count: 10_000 }, removeOnFail: { age: 3600 } }
 /**
  * A host's snapshots replace each other while they wait (debounce: a report waits this long), and one
  * arriving while another is reconciled waits for it (keepLastIfActive): only the newest is reconciled,
@@ -63,6 +66,8 @@ export class ConductorClient {
     this.inventory = new Queue(INVENTORY_QUEUE, queueOptions)
     this.commands = new Queue(COMMAND_QUEUE, queueOptions)
     this.commandEvents = new QueueEvents(COMMAND_QUEUE, queueOptions)
+    // Each call in flight listens for its queue's 'closing' (BullMQ's waitUntilFinished): many concurrent calls are normal.
+    for (const queue of [this.reads, this.commands]) queue.setMaxListeners(0)
   }
 
   /** Enqueues one write without waiting for it; resolves to the job id. */

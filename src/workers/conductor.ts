@@ -16,7 +16,7 @@ import { InventoryProcessor } from './inventory-processor.ts'
 import { InventoryQueryService } from './inventory-query-service.ts'
 import { InventoryStore } from './inventory-store.ts'
 import { EntityStore } from './entity-store.ts'
-import { Flusher, type FlushOutcome } from './flusher.ts'
+import { Flusher, type FlushCommitListener, type FlushOutcome } from './flusher.ts'
 import { createPrismaClient } from './prisma-client.ts'
 import { ReadProcessor } from './read-processor.ts'
 import { ReadThrough } from './read-through.ts'
@@ -29,10 +29,12 @@ export interface ConductorOptions {
   log?: Logger
   /** Where the workers count their jobs and flushes; the HTTP API serves them at /metrics. */
   metrics?: ConductorMetrics
+  /** Told of every committed flush transaction (the benchmark measures accept→durable with it). */
+  onFlushCommitted?: FlushCommitListener
 }
 
 // Completed jobs are kept briefly for Bull Board; failed ones a week, with their reasons.
-const KEEP_COMPLETED = { age: 3600, count: 1000 }
+export const KEEP_COMPLETED = { age: 3600, count: 1000 }
 const KEEP_FAILED = { age: 7 * 24 * 3600, count: 10_000 }
 
 /**
@@ -56,6 +58,7 @@ export class Conductor {
     private readonly commandConnection: Redis,
     private readonly log: Logger,
     metrics: ConductorMetrics | undefined,
+    onFlushCommitted: FlushCommitListener | undefined,
   ) {
     const store = new EntityStore()
     const caches = openCache(commandConnection, config.CONDUCTOR_PREFIX)
@@ -69,6 +72,7 @@ export class Conductor {
       this.buffer,
       { batchMax: config.FLUSH_BATCH_MAX, timeoutMs: config.FLUSH_TIMEOUT_MS, deadLetterMax: config.DEAD_LETTER_MAX },
       log,
+      onFlushCommitted,
     )
     const writes = new WriteProcessor(this.buffer, readThrough, config.WRITE_VALUE_MAX_BYTES)
     const inventory = new InventoryProcessor(prisma, new InventoryStore(), caches.inventory, this.buffer, log)
@@ -95,7 +99,7 @@ export class Conductor {
     const queueConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null })
     const commandConnection = new Redis(config.REDIS_URL)
     const prisma = options.prisma ?? createPrismaClient(config.DATABASE_URL)
-    const conductor = new Conductor(config, prisma, !options.prisma, queueConnection, commandConnection, log, options.metrics)
+    const conductor = new Conductor(config, prisma, !options.prisma, queueConnection, commandConnection, log, options.metrics, options.onFlushCommitted)
     await conductor.schedule()
     log.info({ prefix: config.CONDUCTOR_PREFIX, flushIntervalMs: config.FLUSH_INTERVAL_MS, flushBatchMax: config.FLUSH_BATCH_MAX }, 'conductor started')
     return conductor

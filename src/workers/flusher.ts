@@ -22,6 +22,17 @@ export interface FlushOutcome {
   busy: boolean
 }
 
+/** One committed flush transaction, for whoever measures the path from accept to durable. */
+export interface FlushCommit {
+  entity: EntityName
+  /** The rows the transaction wrote (dead-lettered ones left out). */
+  rows: VersionedRow[]
+  startedAt: number
+  committedAt: number
+}
+
+export type FlushCommitListener = (commit: FlushCommit) => void
+
 /**
  * Persists an entity's pending writes: takes a batch from Redis, writes it in ONE transaction, and
  * only then releases it. A failed transaction leaves the batch in Redis for the next flush; a crash
@@ -34,6 +45,7 @@ export class Flusher {
     private readonly buffer: WriteBuffer,
     private readonly settings: FlushSettings,
     private readonly log: Logger,
+    private readonly onCommitted?: FlushCommitListener,
   ) {}
 
   /**
@@ -51,12 +63,14 @@ export class Flusher {
       const batch = taken.rows
       if (batch.length === 0) return outcome
       let refused: DeadLetter[]
+      const startedAt = Date.now()
       try {
         refused = await this.persist(entity, batch)
       } catch (error) {
         await this.buffer.unlock(entity, token)
         throw error
       }
+      this.onCommitted?.({ entity, rows: written(batch, refused), startedAt, committedAt: Date.now() })
       outcome.transactions += 1
       outcome.rows += batch.length - refused.length
       outcome.deadLettered += refused.length
@@ -114,4 +128,10 @@ export class Flusher {
     await this.writeIsolating(tx, entity, rows.slice(0, half), refused)
     await this.writeIsolating(tx, entity, rows.slice(half), refused)
   }
+}
+
+function written(batch: VersionedRow[], refused: DeadLetter[]): VersionedRow[] {
+  if (refused.length === 0) return batch
+  const refusedKeys = new Set(refused.map((letter) => letter.key))
+  return batch.filter((row) => !refusedKeys.has(row.key))
 }

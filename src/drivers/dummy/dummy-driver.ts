@@ -67,33 +67,36 @@ export class DummyDriver implements AcceleratorDriver {
     return true
   }
 
+  /** One deployable per device; its name alone, not the whole device tree, which usage reports do not need. */
   async getStats(): Promise<DeployableStats[]> {
-    const devices = await this.discover()
-    return devices.flatMap((device) =>
-      device.deployable_list.map((deployable) => {
-        const inUse = this.random.integer(0, deployable.num_accelerators)
-        const utilization = deployable.num_accelerators === 0 ? 0 : (inUse / deployable.num_accelerators) * 100
-        return {
-          deployableName: deployable.name,
-          metrics: {
-            accelerators_in_use: inUse,
-            utilization_percent: Math.round(Math.min(100, utilization * (0.8 + 0.2 * this.random.next())) * 10) / 10,
-            memory_used_mib: inUse * 512 + this.random.integer(0, 511),
-            power_w: Math.round((25 + inUse * 9.5 + this.random.next() * 5) * 10) / 10,
-            temperature_c: Math.round((38 + inUse * 2.1 + this.random.next() * 3) * 10) / 10,
-          },
-        }
-      }),
-    )
+    const accelerators = this.acceleratorsPerDevice
+    return Array.from({ length: this.deviceCount }, (_, index) => {
+      const inUse = this.random.integer(0, accelerators)
+      const utilization = accelerators === 0 ? 0 : (inUse / accelerators) * 100
+      return {
+        deployableName: this.deployableName(index),
+        metrics: {
+          accelerators_in_use: inUse,
+          utilization_percent: Math.round(Math.min(100, utilization * (0.8 + 0.2 * this.random.next())) * 10) / 10,
+          memory_used_mib: inUse * 512 + this.random.integer(0, 511),
+          power_w: Math.round((25 + inUse * 9.5 + this.random.next() * 5) * 10) / 10,
+          temperature_c: Math.round((38 + inUse * 2.1 + this.random.next() * 3) * 10) / 10,
+        },
+      }
+    })
+  }
+
+  /** Cyborg's deployable name: the host name first, so it is unique across the cloud. */
+  private deployableName(index: number): string {
+    const deviceName = index === 0 ? 'FakeDevice' : `FakeDevice${index}`
+    return `${this.options.hostname}_${deviceName}`.replace(/[^a-zA-Z0-9_-]/g, '_')
   }
 
   private device(index: number): DriverDevice {
     const type = this.types[index % this.types.length]!
-    const deviceName = index === 0 ? 'FakeDevice' : `FakeDevice${index}`
     const bus = (0x0c + index).toString(16).padStart(2, '0')
     const slot = { domain: '0000', bus, device: '00', function: '0' }
-    // Cyborg's deployable name: the host name first, so it is unique across the cloud.
-    const name = `${this.options.hostname}_${deviceName}`.replace(/[^a-zA-Z0-9_-]/g, '_')
+    const name = this.deployableName(index)
     const attributes = new Map([
       ['traits1', 'CUSTOM_FAKE_DEVICE'],
       ['rc', RESOURCE_CLASSES[type]],

@@ -1,0 +1,84 @@
+import { parseArgs } from 'node:util'
+
+/** What one `npm run bench` run does; every figure of the run is taken under these settings. */
+export interface BenchOptions {
+  agents: number
+  devices: number
+  /** Seconds between two usage reports of one agent. */
+  intervalS: number
+  /** Seconds of paced reporting in the direct and conductor phases (after one warm-up report). */
+  durationS: number
+  flushIntervalMs: number
+  batchMax: number
+  /** Reports per agent queued up for the capacity phases (raw queue and conductor drain the same count). */
+  capacityRounds: number
+  /** Seconds of each read load (read queue, HTTP, Prisma findUnique). */
+  readS: number
+  readConcurrency: number
+  httpConnections: number
+  database: string
+  quick: boolean
+}
+
+const FULL = { agents: 1000, durationS: 60, capacityRounds: 20, readS: 10 }
+// Small enough to finish in under a minute on the 2-core CI machine, migrations included.
+const QUICK = { agents: 100, durationS: 6, capacityRounds: 5, readS: 2 }
+
+export const USAGE = `npm run bench -- [options]
+  --quick                 CI smoke run (${QUICK.agents} agents, ${QUICK.durationS} s): fails unless the conductor sends fewer SQL transactions than direct
+  --agents N              simulated agents (${FULL.agents})
+  --devices N             devices, so usage keys, per agent (8)
+  --interval S            seconds between two usage reports of an agent (1)
+  --duration S            seconds of paced reporting per phase (${FULL.durationS})
+  --flush-interval MS     the conductor's FLUSH_INTERVAL_MS (1000)
+  --batch-max N           the conductor's FLUSH_BATCH_MAX (5000)
+  --capacity-rounds N     reports per agent queued for the capacity phases (${FULL.capacityRounds})
+  --read-seconds S        seconds of each read load (${FULL.readS})
+  --read-concurrency N    reads in flight through the read queue and Prisma (32)
+  --http-connections N    HTTP connections of the cached-read load (8)
+  --database NAME         the bench's own PostgreSQL database, created if missing (cyborg_bench)`
+
+export function parseBenchOptions(args: string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      quick: { type: 'boolean', default: false },
+      agents: { type: 'string' },
+      devices: { type: 'string' },
+      interval: { type: 'string' },
+      duration: { type: 'string' },
+      'flush-interval': { type: 'string' },
+      'batch-max': { type: 'string' },
+      'capacity-rounds': { type: 'string' },
+      'read-seconds': { type: 'string' },
+      'read-concurrency': { type: 'string' },
+      'http-connections': { type: 'string' },
+      database: { type: 'string' },
+    },
+  })
+  if (values.help) return 'help'
+  const scale = values.quick ? QUICK : FULL
+  return {
+    quick: values.quick ?? false,
+    agents: positive('agents', values.agents, scale.agents),
+    devices: positive('devices', values.devices, 8),
+    intervalS: positive('interval', values.interval, 1, false),
+    durationS: positive('duration', values.duration, scale.durationS, false),
+    flushIntervalMs: positive('flush-interval', values['flush-interval'], 1000),
+    batchMax: positive('batch-max', values['batch-max'], 5000),
+    capacityRounds: positive('capacity-rounds', values['capacity-rounds'], scale.capacityRounds),
+    readS: positive('read-seconds', values['read-seconds'], scale.readS, false),
+    readConcurrency: positive('read-concurrency', values['read-concurrency'], 32),
+    httpConnections: positive('http-connections', values['http-connections'], 8),
+    database: values.database ?? 'cyborg_bench',
+  }
+}
+
+function positive(name: string, text: string | undefined, fallback: number, integer = true): number {
+  if (text === undefined) return fallback
+  const value = Number(text)
+  if (!(value > 0) || (integer && !Number.isInteger(value))) throw new Error(`--${name}: expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(text)}`)
+  return value
+}

@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { waitFor } from '../test/support/wait-for.ts'
+
+const SERVER_ENTRY = fileURLToPath(new URL('../src/server.ts', import.meta.url))
+
+/** `src/server.ts`, the conductor process as `npm start` runs it, as a child of the bench. */
+export class ServerProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+    private readonly exited: Promise<number | null>,
+  ) {}
+
+  static async start(env: Record<string, string>): Promise<ServerProcess> {
+    const port = await freePort()
+    const child = spawn(process.execPath, ['--import', 'tsx', SERVER_ENTRY], {
+      env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port) },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    })
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    const server = new ServerProcess(child, `http://127.0.0.1:${port}`, exited)
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`src/server.ts exited with ${child.exitCode}`)
+        return (await fetch(`${server.url}/healthz`)).ok
+      },
+      'the conductor server to answer /healthz',
+      60_000,
+    )
+    return server
+  }
+
+  /** SIGTERM: the server flushes what is pending and exits. */
+  async stop(): Promise<void> {
+    this.child.kill('SIGTERM')
+    const code = await this.exited
+    if (code !== 0) throw new Error(`src/server.ts exited with ${code} on SIGTERM`)
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
