@@ -21,9 +21,16 @@ try {
 const log = pino({ level: config.LOG_LEVEL })
 const conductor = await Conductor.start({ config, log })
 const apiConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null })
-const { buffer, cache } = openCache(apiConnection, config.CONDUCTOR_PREFIX)
+const { buffer, cache } = openCache(apiConnection, config)
 const client = new ConductorClient({ connection: apiConnection, prefix: config.CONDUCTOR_PREFIX, readTimeoutMs: config.READ_TIMEOUT_MS })
-const app = await buildApp({ client, cache, buffer, log, bodyLimit: config.HTTP_BODY_LIMIT_BYTES })
+const app = await buildApp({
+  client,
+  cache,
+  buffer,
+  log,
+  bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+  retryAfterSeconds: Math.ceil(Math.max(config.FLUSH_INTERVAL_MS, 1000) / 1000),
+})
 await app.listen({ host: config.HOST, port: config.PORT })
 
 let stopping = false

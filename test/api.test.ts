@@ -12,7 +12,14 @@ afterEach(async () => {
 
 async function start(settings = {}) {
   harness = await startHarness(settings)
-  app = await buildApp({ client: harness.client, cache: harness.cache, buffer: harness.buffer, log: harness.log, bodyLimit: harness.config.HTTP_BODY_LIMIT_BYTES })
+  app = await buildApp({
+    client: harness.client,
+    cache: harness.cache,
+    buffer: harness.buffer,
+    log: harness.log,
+    bodyLimit: harness.config.HTTP_BODY_LIMIT_BYTES,
+    retryAfterSeconds: 1,
+  })
 }
 
 test('GET /healthz answers while the process is up', async () => {

@@ -13,11 +13,13 @@ export interface AppDependencies {
   buffer: WriteBuffer
   log: FastifyBaseLogger
   bodyLimit: number
+  /** Retry-After of a write refused by back-pressure: about one flush interval, in seconds. */
+  retryAfterSeconds: number
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    conductor: Pick<AppDependencies, 'client' | 'cache' | 'buffer'>
+    conductor: Pick<AppDependencies, 'client' | 'cache' | 'buffer' | 'retryAfterSeconds'>
   }
 }
 
@@ -26,7 +28,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const app = Fastify({ loggerInstance: deps.log, bodyLimit: deps.bodyLimit })
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
-  app.decorate('conductor', { client: deps.client, cache: deps.cache, buffer: deps.buffer })
+  app.decorate('conductor', { client: deps.client, cache: deps.cache, buffer: deps.buffer, retryAfterSeconds: deps.retryAfterSeconds })
   await app.register(errorHandler)
   await app.register(healthRoutes)
   await app.register(conductorRoutes, { prefix: '/conductor' })

@@ -47,18 +47,32 @@ export class Conductor {
     private readonly log: Logger,
   ) {
     const store = new EntityStore()
-    ;({ buffer: this.buffer, cache: this.cache } = openCache(commandConnection, config.CONDUCTOR_PREFIX))
+    ;({ buffer: this.buffer, cache: this.cache } = openCache(commandConnection, config))
     const readThrough = new ReadThrough(prisma, store, this.cache)
     this.reads = new ReadProcessor(this.cache, readThrough)
     this.flusher = new Flusher(
       prisma,
       store,
       this.buffer,
-      { batchMax: config.FLUSH_BATCH_MAX, timeoutMs: config.FLUSH_TIMEOUT_MS, deadLetterMax: config.DEAD_LETTER_MAX },
+      {
+        batchMax: config.FLUSH_BATCH_MAX,
+        timeoutMs: config.FLUSH_TIMEOUT_MS,
+        deadLetterMax: config.DEAD_LETTER_MAX,
+        retryFirstDelayMs: config.FLUSH_INTERVAL_MS,
+        retryMaxDelayMs: config.FLUSH_RETRY_MAX_MS,
+        faultPoint: config.FAULT_INJECT,
+      },
       log,
     )
     const writes = new WriteProcessor(this.buffer, readThrough, config.WRITE_VALUE_MAX_BYTES)
-    const common = { connection: queueConnection, prefix: config.CONDUCTOR_PREFIX, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED }
+    const common = {
+      connection: queueConnection,
+      prefix: config.CONDUCTOR_PREFIX,
+      removeOnComplete: KEEP_COMPLETED,
+      removeOnFail: KEEP_FAILED,
+      lockDuration: config.JOB_LOCK_MS,
+      stalledInterval: config.JOB_LOCK_MS,
+    }
     this.flushQueue = new Queue(FLUSH_QUEUE, { connection: queueConnection, prefix: config.CONDUCTOR_PREFIX })
     this.workers = [
       new Worker(WRITE_QUEUE, (job) => writes.process(job), { ...common, concurrency: config.WRITE_CONCURRENCY }),
@@ -94,9 +108,12 @@ export class Conductor {
     }
   }
 
-  private async processFlush(job: Job): Promise<FlushOutcome> {
+  private async processFlush(job: Job): Promise<FlushOutcome | { backoffMs: number }> {
     const entity = (job.data as { entity?: unknown }).entity
     if (typeof entity !== 'string' || !isEntityName(entity)) throw new Error(`flush job without a registered entity: ${JSON.stringify(job.data)}`)
+    // After a failed flush (PostgreSQL down) the scheduled ones wait out the back-off rather than retry every interval.
+    const backoffMs = await this.buffer.flushBackoffMs(entity)
+    if (backoffMs > 0) return { backoffMs }
     const outcome = await this.flusher.flush(entity)
     if (outcome.transactions > 0) this.log.debug({ entity, ...outcome }, 'flushed')
     return outcome

@@ -48,7 +48,7 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
   const log = pino({ level: config.LOG_LEVEL })
   let conductor = start ? await Conductor.start({ config, prisma, log }) : undefined
   const client = new ConductorClient({ connection: redis, prefix, readTimeoutMs: config.READ_TIMEOUT_MS })
-  const { buffer, cache } = openCache(redis, prefix)
+  const { buffer, cache } = openCache(redis, config)
   const writeQueue = new Queue(WRITE_QUEUE, { connection: redis, prefix })
   const readQueue = new Queue(READ_QUEUE, { connection: redis, prefix })
   const flushQueue = new Queue(FLUSH_QUEUE, { connection: redis, prefix })

@@ -10,8 +10,18 @@ const entityParam = z.enum(entityNames as [EntityName, ...EntityName[]])
 const conductorRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/writes',
-    { schema: { body: writeBatchSchema, response: { 202: z.object({ jobId: z.string() }) } } },
+    { schema: { body: writeBatchSchema, response: { 202: z.object({ jobId: z.string() }), 503: z.object({ error: z.string(), message: z.string() }) } } },
     async (request, reply) => {
+      // Back-pressure before enqueueing: while the buffer is full the writer waits, rather than fill the queue.
+      for (const entity of new Set(request.body.writes.map((write) => write.entity))) {
+        const reason = await app.conductor.buffer.backPressure(entity)
+        if (reason) {
+          return reply
+            .code(503)
+            .header('retry-after', String(app.conductor.retryAfterSeconds))
+            .send({ error: 'Service Unavailable', message: `${reason}; retry later` })
+        }
+      }
       const jobId = await app.conductor.client.castBatch(request.body.writes)
       return reply.code(202).send({ jobId })
     },

@@ -1,0 +1,87 @@
+import type { FastifyInstance } from 'fastify'
+import { afterEach, expect, test } from 'vitest'
+import { buildApp } from '../src/api/app.ts'
+import { WRITE_BATCH_JOB, WRITE_JOB } from '../src/queues/names.ts'
+import { startHarness, type Harness } from './support/harness.ts'
+
+let harness: Harness
+let app: FastifyInstance | undefined
+afterEach(async () => {
+  await app?.close()
+  app = undefined
+  await harness?.close()
+})
+
+const write = (key: string, version: number) => ({ entity: 'usage', key, version, value: { version } })
+
+/** A conductor whose buffer holds three keys and flushes only when told. */
+async function fullBuffer() {
+  harness = await startHarness({ PENDING_MAX_KEYS: '3', FLUSH_INTERVAL_MS: '600000' })
+  await harness.waitForFirstFlush()
+  const first = await harness.writeQueue.add(WRITE_BATCH_JOB, { writes: [0, 1, 2].map((i) => write(harness.key(i), 1)) })
+  expect(await harness.outcome(harness.writeQueue, first.id!)).toEqual({ returnvalue: { accepted: 3, stale: 0 } })
+}
+
+test('past PENDING_MAX_KEYS a write of a new key fails with a retryable back-pressure reason; pending keys are still updated', async () => {
+  await fullBuffer()
+  const refused = await harness.writeQueue.add(WRITE_JOB, write(harness.key(3), 1))
+  expect(await harness.outcome(harness.writeQueue, refused.id!)).toEqual({
+    failedReason:
+      'back-pressure: 3 keys accepted and not yet flushed to PostgreSQL, PENDING_MAX_KEYS is 3: 1 of 1 writes refused (0 accepted, 0 stale); retry later',
+  })
+  // Not an UnrecoverableError: a job with attempts left is retried by BullMQ.
+  expect(await (await harness.writeQueue.getJob(refused.id!))!.isFailed()).toBe(true)
+
+  const update = await harness.writeQueue.add(WRITE_JOB, write(harness.key(0), 2))
+  expect(await harness.outcome(harness.writeQueue, update.id!)).toEqual({ returnvalue: { accepted: 1, stale: 0 } })
+  const mixed = await harness.writeQueue.add(WRITE_BATCH_JOB, { writes: [write(harness.key(1), 2), write(harness.key(4), 1), write(harness.key(2), 1)] })
+  expect(await harness.outcome(harness.writeQueue, mixed.id!)).toEqual({
+    failedReason:
+      'back-pressure: 3 keys accepted and not yet flushed to PostgreSQL, PENDING_MAX_KEYS is 3: 1 of 3 writes refused (1 accepted, 1 stale); retry later',
+  })
+  expect(await harness.cache.read('usage', harness.key(1))).toMatchObject({ source: 'pending', version: 2 })
+  expect(await harness.cache.read('usage', harness.key(4))).toBeNull()
+  expect(await harness.buffer.stats('usage')).toMatchObject({ pending: 3, backPressured: 2, accepted: 5 })
+
+  // Once the backlog is flushed there is room again, and the retried write goes in.
+  await harness.conductor.flusher.flush('usage')
+  const retried = await harness.writeQueue.add(WRITE_JOB, write(harness.key(3), 1))
+  expect(await harness.outcome(harness.writeQueue, retried.id!)).toEqual({ returnvalue: { accepted: 1, stale: 0 } })
+})
+
+test('a retried batch refused in part is accepted whole once there is room, its earlier writes counting as stale', async () => {
+  await fullBuffer()
+  const batch = { writes: [write(harness.key(0), 5), write(harness.key(9), 5)] }
+  const job = await harness.writeQueue.add(WRITE_BATCH_JOB, batch, { attempts: 20, backoff: { type: 'fixed', delay: 100 } })
+  await harness.conductor.flusher.flush('usage')
+  expect(await harness.outcome(harness.writeQueue, job.id!)).toMatchObject({ returnvalue: { accepted: 1, stale: 1 } })
+  await harness.conductor.flusher.flush('usage')
+  const stored = await harness.storedRows()
+  expect(stored.get(harness.key(0))?.version).toBe(5)
+  expect(stored.get(harness.key(9))?.version).toBe(5)
+})
+
+test('POST /conductor/writes answers 503 with Retry-After while the buffer is full, and enqueues nothing', async () => {
+  await fullBuffer()
+  app = await buildApp({
+    client: harness.client,
+    cache: harness.cache,
+    buffer: harness.buffer,
+    log: harness.log,
+    bodyLimit: harness.config.HTTP_BODY_LIMIT_BYTES,
+    retryAfterSeconds: 2,
+  })
+  const jobsBefore = await harness.writeQueue.count()
+  const refused = await app.inject({ method: 'POST', url: '/conductor/writes', payload: { writes: [write(harness.key(7), 1)] } })
+  expect(refused.statusCode).toBe(503)
+  expect(refused.headers['retry-after']).toBe('2')
+  expect(refused.json()).toEqual({
+    error: 'Service Unavailable',
+    message: 'back-pressure: 3 keys accepted and not yet flushed to PostgreSQL, PENDING_MAX_KEYS is 3; retry later',
+  })
+  expect(await harness.writeQueue.count()).toBe(jobsBefore)
+
+  await harness.conductor.flusher.flush('usage')
+  const accepted = await app.inject({ method: 'POST', url: '/conductor/writes', payload: { writes: [write(harness.key(7), 1)] } })
+  expect(accepted.statusCode).toBe(202)
+})
