@@ -63,6 +63,7 @@ test.each([
   [{ writes: [{ entity: 'usage', key: 'k', version: -1, value: {} }] }, 'body is invalid: writes.0.version: must be a non-negative safe integer (0 to 2^53-1), got -1'],
   [{ writes: [] }, 'body is invalid: writes: Too small: expected array to have >=1 items'],
   [{}, 'body is invalid: writes: Invalid input: expected array, received undefined'],
+  [{ writes: [{ entity: 'usage', key: 'k', version: 1, value: { deep: nestedArrays(2500) } }] }, 'body is invalid: writes.0.value: nested more than 32 levels deep'],
 ])('a bad body gets 400 with the field and the problem, and nothing is enqueued: %j', async (payload, message) => {
   await start()
   const response = await app.inject({ method: 'POST', url: '/conductor/writes', payload })
@@ -76,6 +77,13 @@ test('malformed JSON gets 400', async () => {
   const response = await app.inject({ method: 'POST', url: '/conductor/writes', headers: { 'content-type': 'application/json' }, payload: '{"writes": [' })
   expect(response.statusCode).toBe(400)
   expect(response.json().message).toMatch(/JSON/)
+})
+
+test('a key PostgreSQL cannot hold gets 400, not a server error', async () => {
+  await start()
+  const response = await app.inject({ method: 'GET', url: '/conductor/entities/usage/a%00b' })
+  expect(response.statusCode).toBe(400)
+  expect(response.json().message).toBe('params is invalid: key: must not contain NUL (\\u0000): PostgreSQL text cannot hold it')
 })
 
 test('an unknown entity gets 400', async () => {
@@ -97,3 +105,9 @@ test('GET /conductor/dead-letters lists refused rows, newest first', async () =>
   expect(response.statusCode).toBe(200)
   expect(response.json().deadLetters).toEqual([expect.objectContaining({ key: harness.key('bad'), reason: expect.stringMatching(/^22P05/) })])
 })
+
+function nestedArrays(depth: number): unknown {
+  let value: unknown = 0
+  for (let level = 0; level < depth; level++) value = [value]
+  return value
+}

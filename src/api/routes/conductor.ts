@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { writeBatchSchema } from '../../queues/contract.ts'
+import { keySchema, writeBatchSchema } from '../../queues/contract.ts'
 import { entityNames, type EntityName } from '../../queues/entities.ts'
-import { KEY_MAX_LENGTH } from '../../queues/names.ts'
 
 const entityParam = z.enum(entityNames as [EntityName, ...EntityName[]])
 
@@ -29,7 +28,7 @@ const conductorRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/entities/:entity/:key',
-    { schema: { params: z.object({ entity: entityParam, key: z.string().min(1).max(KEY_MAX_LENGTH) }) } },
+    { schema: { params: z.object({ entity: entityParam, key: keySchema }) } },
     async (request, reply) => {
       const { entity, key } = request.params
       // A hit costs one Redis call; only a miss goes through the read queue to PostgreSQL.

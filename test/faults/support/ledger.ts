@@ -1,5 +1,6 @@
 import type { Job, Queue } from 'bullmq'
 import { WRITE_BATCH_JOB } from '../../../src/queues/names.ts'
+import { finishedJobs, type FinishedState } from './finished-jobs.ts'
 import type { StoredRow } from './stored-rows.ts'
 
 /** How PostgreSQL compares with what the writers were told. Every count but `keys` must be 0. */
@@ -38,17 +39,11 @@ export class Ledger {
   /** Reads every finished job of the writers' queue. */
   static async read(queue: Queue): Promise<Ledger> {
     const ledger = new Ledger()
-    for (const state of ['completed', 'failed'] as const) {
-      for (let start = 0; ; start += 1000) {
-        const jobs = await queue.getJobs([state], start, start + 999, true)
-        for (const job of jobs) ledger.add(job, state)
-        if (jobs.length < 1000) break
-      }
-    }
+    for (const { job, state } of await finishedJobs(queue)) ledger.add(job, state)
     return ledger
   }
 
-  private add(job: Job, state: 'completed' | 'failed'): void {
+  private add(job: Job, state: FinishedState): void {
     const writes: WriteData[] = job.name === WRITE_BATCH_JOB ? (job.data as { writes: WriteData[] }).writes : [job.data as WriteData]
     if (state === 'completed') {
       this.completedJobs += 1

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto'
+import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { inject } from 'vitest'
 import { openCache } from '../../../src/cache/open-cache.ts'
+import { WRITE_QUEUE } from '../../../src/queues/names.ts'
 import { waitFor } from '../../support/wait-for.ts'
 import { Agents, type AgentOptions } from './agents.ts'
 import { ConductorProcess } from './conductor-process.ts'
@@ -23,6 +25,7 @@ export async function startRig(settings: ConductorSettings) {
   connection.on('error', () => {})
   // Only read (stats, counts): the limit matters to accepting writes alone.
   const { buffer } = openCache(connection, { CONDUCTOR_PREFIX: prefix, PENDING_MAX_KEYS: 1 })
+  const writeQueue = new Queue(WRITE_QUEUE, { connection, prefix })
   const conductors: ConductorProcess[] = []
   const agents: Agents[] = []
   const env = { REDIS_URL: redis.url, DATABASE_URL: postgres.url, CONDUCTOR_PREFIX: prefix, LOG_LEVEL: 'info', ...settings }
@@ -32,6 +35,7 @@ export async function startRig(settings: ConductorSettings) {
     redis,
     prefix,
     buffer,
+    writeQueue,
     startConductor(extra: ConductorSettings = {}): ConductorProcess {
       const conductor = ConductorProcess.start({ ...env, ...extra })
       conductors.push(conductor)
@@ -49,6 +53,7 @@ export async function startRig(settings: ConductorSettings) {
     async close(): Promise<void> {
       await Promise.all(conductors.filter((conductor) => conductor.running).map((conductor) => conductor.kill()))
       await Promise.all(agents.map((started) => started.close()))
+      await writeQueue.close()
       connection.disconnect()
       await Promise.all([postgres.destroy(), redis.destroy()])
     },
