@@ -172,3 +172,19 @@ test('the flush is a job scheduler that several conductors share', async () => {
     await second.close()
   }
 })
+
+test('a conductor started with another FLUSH_INTERVAL_MS reschedules the flush from now, not from the old schedule', async () => {
+  harness = await startHarness({ FLUSH_INTERVAL_MS: '600000' })
+  await harness.waitForFirstFlush()
+  await harness.stopConductor()
+  harness.config.FLUSH_INTERVAL_MS = 50
+  await harness.startConductor()
+  const [scheduler] = await harness.flushQueue.getJobSchedulers()
+  expect(scheduler).toMatchObject({ key: 'flush:usage', every: 50 })
+  // An offset kept from the 600000 ms schedule would put flushes up to ten minutes away.
+  expect(scheduler!.offset).toBeLessThan(50)
+  expect(scheduler!.next! - Date.now()).toBeLessThan(1000)
+  await harness.client.cast({ entity: 'usage', key: harness.key('soon'), version: 1, value: {} })
+  await harness.waitForJobsDone(harness.writeQueue, 'the write')
+  await harness.waitForFlushed()
+})

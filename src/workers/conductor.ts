@@ -100,8 +100,13 @@ export class Conductor {
   /** One job scheduler per entity: several conductors upsert the same one, so one flush job runs per interval. */
   private async schedule(): Promise<void> {
     for (const entity of entityNames) {
+      const id = `flush:${entity}`
+      // BullMQ keeps the old schedule's offset when `every` changes, which can put the next flush up to
+      // the old interval away: a scheduler of another interval is replaced, not updated.
+      const current = await this.flushQueue.getJobScheduler(id)
+      if (current && current.every !== this.config.FLUSH_INTERVAL_MS) await this.flushQueue.removeJobScheduler(id)
       await this.flushQueue.upsertJobScheduler(
-        `flush:${entity}`,
+        id,
         { every: this.config.FLUSH_INTERVAL_MS },
         { name: FLUSH_JOB, data: { entity }, opts: { removeOnComplete: { count: 100 }, removeOnFail: KEEP_FAILED } },
       )
