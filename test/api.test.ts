@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify'
 import { afterEach, expect, test } from 'vitest'
-import { buildApp } from '../src/api/app.ts'
 import { startHarness, type Harness } from './support/harness.ts'
 
 let harness: Harness
@@ -12,14 +11,7 @@ afterEach(async () => {
 
 async function start(settings = {}) {
   harness = await startHarness(settings)
-  app = await buildApp({
-    client: harness.client,
-    cache: harness.cache,
-    buffer: harness.buffer,
-    log: harness.log,
-    bodyLimit: harness.config.HTTP_BODY_LIMIT_BYTES,
-    retryAfterSeconds: 1,
-  })
+  app = await harness.app()
 }
 
 test('GET /healthz answers while the process is up', async () => {

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { afterEach, expect, test } from 'vitest'
-import { buildApp } from '../src/api/app.ts'
 import { WRITE_BATCH_JOB, WRITE_JOB } from '../src/queues/names.ts'
-import { startHarness, type Harness } from './support/harness.ts'
+import { Conductor } from '../src/workers/conductor.ts'
+import { countingPrisma, startHarness, type Harness } from './support/harness.ts'
+import { waitFor } from './support/wait-for.ts'
 
 let harness: Harness
 let app: FastifyInstance | undefined
@@ -53,6 +54,7 @@ test('a retried batch refused in part is accepted whole once there is room, its 
   await fullBuffer()
   const batch = { writes: [write(harness.key(0), 5), write(harness.key(9), 5)] }
   const job = await harness.writeQueue.add(WRITE_BATCH_JOB, batch, { attempts: 20, backoff: { type: 'fixed', delay: 100 } })
+  await waitFor(async () => (await harness.writeQueue.getJob(job.id!))!.attemptsMade >= 1, 'the first attempt to be refused in part')
   await harness.conductor.flusher.flush('usage')
   expect(await harness.outcome(harness.writeQueue, job.id!)).toMatchObject({ returnvalue: { accepted: 1, stale: 1 } })
   await harness.conductor.flusher.flush('usage')
@@ -63,14 +65,7 @@ test('a retried batch refused in part is accepted whole once there is room, its 
 
 test('POST /conductor/writes answers 503 with Retry-After while the buffer is full, and enqueues nothing', async () => {
   await fullBuffer()
-  app = await buildApp({
-    client: harness.client,
-    cache: harness.cache,
-    buffer: harness.buffer,
-    log: harness.log,
-    bodyLimit: harness.config.HTTP_BODY_LIMIT_BYTES,
-    retryAfterSeconds: 2,
-  })
+  app = await harness.app(2)
   const jobsBefore = await harness.writeQueue.count()
   const refused = await app.inject({ method: 'POST', url: '/conductor/writes', payload: { writes: [write(harness.key(7), 1)] } })
   expect(refused.statusCode).toBe(503)
@@ -84,4 +79,20 @@ test('POST /conductor/writes answers 503 with Retry-After while the buffer is fu
   await harness.conductor.flusher.flush('usage')
   const accepted = await app.inject({ method: 'POST', url: '/conductor/writes', payload: { writes: [write(harness.key(7), 1)] } })
   expect(accepted.statusCode).toBe(202)
+})
+
+test('while PostgreSQL is down a write of a key Redis does not know fails with a retryable reason that says so', async () => {
+  harness = await startHarness({}, { start: false })
+  const down = countingPrisma('postgresql://postgres@127.0.0.1:1/test')
+  const conductor = await Conductor.start({ config: harness.config, prisma: down.prisma, log: harness.log })
+  try {
+    const job = await harness.writeQueue.add(WRITE_JOB, write(harness.key('new'), 1))
+    const { failedReason } = await harness.outcome(harness.writeQueue, job.id!)
+    expect(failedReason).toMatch(
+      /^1 writes of keys Redis does not know need their stored version, and reading it from PostgreSQL failed \(.*Can't reach database server at 127\.0\.0\.1:1.*\); retry later$/,
+    )
+  } finally {
+    await conductor.close()
+    await down.prisma.$disconnect()
+  }
 })

@@ -18,7 +18,7 @@ export interface EntityKeys {
   flushBackoff: string
   /** Rows PostgreSQL refused on their own, newest first, each a JSON record with its reason. */
   deadLetters: string
-  /** Counters: accepted, stale, flushed, deadLettered. */
+  /** Counters (accepted, stale, backPressured, flushed, deadLettered, flushFailures) and the flushFailureStreak. */
   stats: string
 }
 

@@ -3,7 +3,6 @@ import { afterEach, expect, test } from 'vitest'
 import { flushFaultPoints, type FlushFaultPoint } from '../../src/config.ts'
 import { seededRandom } from '../support/harness.ts'
 import { waitFor } from '../support/wait-for.ts'
-import { reportFigures } from './support/figures.ts'
 import { startRig, type Rig } from './support/rig.ts'
 
 let rig: Rig | undefined
@@ -44,10 +43,7 @@ test('kill -9 at 20 moments under load, six of them inside a flush: PostgreSQL e
   await rig.waitForFlushed(30_000)
   expect(await survivor.terminate()).toBe(0)
 
-  const ledger = await agents.ledger()
-  const check = ledger.verify(await rig.stored())
-  reportFigures('kill -9', { kills, keysChecked: check.keys, lost: check.lost, regressed: check.regressed })
-  console.log(`[faults] kill -9: ${agents.written} writes in ${ledger.completedJobs} completed jobs; failed jobs by reason: ${JSON.stringify(Object.fromEntries(ledger.failures))}; ${JSON.stringify(check)}`)
+  const { ledger, check } = await rig.verify(agents, 'kill -9', { kills })
   expect(check).toMatchObject({ keys: agents.keysWritten.size, lost: 0, regressed: 0, phantom: 0 })
   expect(ledger.jobs).toBeGreaterThanOrEqual(agents.jobsAdded)
   expect(ledger.completedJobs).toBeGreaterThan(1000)

@@ -1,7 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterEach, expect, test } from 'vitest'
 import { waitFor } from '../support/wait-for.ts'
-import { reportFigures } from './support/figures.ts'
 import { startRig, type Rig } from './support/rig.ts'
 
 let rig: Rig | undefined
@@ -62,10 +61,8 @@ test('PostgreSQL down for 32 s under load: known keys keep being accepted up to 
   expect(await conductor.terminate()).toBe(0)
   expect(conductor.running).toBe(false)
 
-  const ledger = await agents.ledger()
-  const check = ledger.verify(await rig.stored())
-  reportFigures('PostgreSQL outage', { outageSeconds, keysChecked: check.keys, lost: check.lost, regressed: check.regressed })
-  console.log(`[faults] PostgreSQL outage: ${JSON.stringify(during)}; failed jobs by reason: ${JSON.stringify(Object.fromEntries(ledger.failures))}; ${JSON.stringify(check)}`)
+  const { ledger, check } = await rig.verify(agents, 'PostgreSQL outage', { outageSeconds })
+  console.log(`[faults] PostgreSQL outage: buffer stats at its end ${JSON.stringify(during)}`)
   // A single write refused by back-pressure leaves nothing behind: no failed job's version was applied.
   expect(check).toEqual({ keys: 300, lost: 0, regressed: 0, phantom: 0, unconfirmedApplied: 0 })
   expect([...ledger.failures.keys()]).toEqual(['back-pressure'])

@@ -1,6 +1,5 @@
 import { afterEach, expect, test } from 'vitest'
 import { waitFor } from '../support/wait-for.ts'
-import { reportFigures } from './support/figures.ts'
 import { startRig, type Rig } from './support/rig.ts'
 
 let rig: Rig | undefined
@@ -30,7 +29,6 @@ test('SIGTERM under load: final flush, exit 0, nothing left pending; the jobs it
   await agents.settle(30_000)
   await rig.waitForFlushed(30_000)
   expect(await next.terminate()).toBe(0)
-  const final = (await agents.ledger()).verify(await rig.stored())
-  reportFigures('SIGTERM', { keysChecked: final.keys, lost: final.lost, regressed: final.regressed })
+  const { check: final } = await rig.verify(agents, 'SIGTERM')
   expect(final).toEqual({ keys: agents.keysWritten.size, lost: 0, regressed: 0, phantom: 0, unconfirmedApplied: 0 })
 })

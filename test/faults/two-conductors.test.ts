@@ -1,6 +1,5 @@
 import { afterEach, expect, test } from 'vitest'
 import { waitFor } from '../support/wait-for.ts'
-import { reportFigures } from './support/figures.ts'
 import { auditedFlushes, installFlushAudit } from './support/flush-audit.ts'
 import { startRig, type Rig } from './support/rig.ts'
 
@@ -20,11 +19,9 @@ test('two conductors at once: both flush, no flush transaction overlaps another,
   await rig.waitForFlushed(30_000)
   expect(await Promise.all(conductors.map((conductor) => conductor.terminate()))).toEqual([0, 0])
 
-  const ledger = await agents.ledger()
-  const check = ledger.verify(await rig.stored())
+  const { ledger, check } = await rig.verify(agents, 'two conductors')
   const flushes = await auditedFlushes(rig.postgres.url)
-  reportFigures('two conductors', { keysChecked: check.keys, lost: check.lost, regressed: check.regressed })
-  console.log(`[faults] two conductors: ${agents.written} writes; ${JSON.stringify(flushes)}; ${JSON.stringify(check)}`)
+  console.log(`[faults] two conductors: flush transactions ${JSON.stringify(flushes)}`)
   expect(check).toEqual({ keys: agents.keysWritten.size, lost: 0, regressed: 0, phantom: 0, unconfirmedApplied: 0 })
   expect(ledger.jobs).toBeGreaterThanOrEqual(agents.jobsAdded)
   expect(flushes.overlapping).toBe(0)

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { PrismaPg } from '@prisma/adapter-pg'
+import type { FastifyInstance } from 'fastify'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
+import { buildApp } from '../../src/api/app.ts'
 import { loadConfig, type Config } from '../../src/config.ts'
 import { openCache } from '../../src/cache/open-cache.ts'
 import { PrismaClient } from '../../src/generated/prisma/client.ts'
@@ -107,6 +109,10 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
     },
     async waitForFlushed(entity = 'usage'): Promise<void> {
       await waitFor(async () => (await buffer.unflushedCount(entity)) === 0, 'every accepted write to be flushed')
+    },
+    /** The HTTP API on this harness's client, cache and buffer (inject requests; nothing listens). */
+    app(retryAfterSeconds = 1): Promise<FastifyInstance> {
+      return buildApp({ client, cache, buffer, log, bodyLimit: config.HTTP_BODY_LIMIT_BYTES, retryAfterSeconds })
     },
     async close(): Promise<void> {
       await conductor?.close()

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net'
 
 /** A loopback port nobody listens on right now (the caller binds it soon after, and retries if it lost the race). */
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
@@ -10,4 +10,15 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port))
     })
   })
+}
+
+/** Starts a server on a free port, with another port when it lost the race for the first (three tries). */
+export async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort())
+    } catch (error) {
+      if (attempt === 3) throw error
+    }
+  }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { ensureDatabase } from '../../../src/services.ts'
-import { freePort } from './free-port.ts'
+import { onFreePort } from './free-port.ts'
 
 const run = promisify(execFile)
 const DATABASE = 'faults'
@@ -69,16 +69,12 @@ export class PrivatePostgres {
     return PrivatePostgres.started(root)
   }
 
-  private static async started(root: string): Promise<PrivatePostgres> {
-    for (let attempt = 1; ; attempt++) {
-      const server = new PrivatePostgres(root, await freePort())
-      try {
-        await server.start()
-        return server
-      } catch (error) {
-        if (attempt === 3) throw error
-      }
-    }
+  private static started(root: string): Promise<PrivatePostgres> {
+    return onFreePort(async (port) => {
+      const server = new PrivatePostgres(root, port)
+      await server.start()
+      return server
+    })
   }
 
   async start(): Promise<void> {

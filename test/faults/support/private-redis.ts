@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from './free-port.ts'
+import { onFreePort } from './free-port.ts'
 
 /**
  * A redis-server of the fault suite's own, with AOF (`appendfsync everysec`, as docker-compose runs
@@ -24,15 +24,11 @@ export class PrivateRedis {
 
   static async start(): Promise<PrivateRedis> {
     const dir = await mkdtemp(join(tmpdir(), 'cyborg-faults-redis-'))
-    for (let attempt = 1; ; attempt++) {
-      const redis = new PrivateRedis(dir, await freePort())
-      try {
-        await redis.launch()
-        return redis
-      } catch (error) {
-        if (attempt === 3) throw error
-      }
-    }
+    return onFreePort(async (port) => {
+      const redis = new PrivateRedis(dir, port)
+      await redis.launch()
+      return redis
+    })
   }
 
   private async launch(): Promise<void> {
@@ -41,7 +37,10 @@ export class PrivateRedis {
     this.server = server
     let output = ''
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server on port ${this.port} not ready after 30 s: ${output.slice(-500)}`)), 30_000)
+      const timer = setTimeout(() => {
+        server.kill('SIGKILL')
+        reject(new Error(`redis-server on port ${this.port} not ready after 30 s: ${output.slice(-500)}`))
+      }, 30_000)
       server.stdout.on('data', (chunk) => {
         output += chunk
         if (output.includes('Ready to accept connections')) {

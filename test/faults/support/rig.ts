@@ -6,6 +6,7 @@ import { openCache } from '../../../src/cache/open-cache.ts'
 import { WRITE_QUEUE } from '../../../src/queues/names.ts'
 import { waitFor } from '../../support/wait-for.ts'
 import { Agents, type AgentOptions } from './agents.ts'
+import { reportFigures, type Figures } from './figures.ts'
 import { ConductorProcess } from './conductor-process.ts'
 import { PrivatePostgres } from './private-postgres.ts'
 import { PrivateRedis } from './private-redis.ts'
@@ -47,6 +48,15 @@ export async function startRig(settings: ConductorSettings) {
       return started
     },
     stored: () => storedRows(postgres.url, prefix),
+    /** Compares PostgreSQL with what the agents were told, and reports the test's figures with the outcome. */
+    async verify(agents: Agents, test: string, figures: Omit<Figures, 'keysChecked' | 'lost' | 'regressed'> = {}) {
+      const ledger = await agents.ledger()
+      const check = ledger.verify(await storedRows(postgres.url, prefix))
+      reportFigures(test, { ...figures, keysChecked: check.keys, lost: check.lost, regressed: check.regressed })
+      const failures = JSON.stringify(Object.fromEntries(ledger.failures))
+      console.log(`[faults] ${test}: ${agents.written} writes in ${ledger.jobs} jobs; failed jobs by reason: ${failures}; ${JSON.stringify(check)}`)
+      return { ledger, check }
+    },
     async waitForFlushed(timeoutMs: number): Promise<void> {
       await waitFor(async () => (await buffer.unflushedCount('usage')) === 0, 'every accepted write to be flushed', timeoutMs)
     },
