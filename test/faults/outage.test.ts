@@ -59,7 +59,6 @@ test('PostgreSQL down for 32 s under load: known keys keep being accepted up to 
   await agents.settle(30_000)
   await rig.waitForFlushed(30_000)
   expect(await conductor.terminate()).toBe(0)
-  expect(conductor.running).toBe(false)
 
   const { ledger, check } = await rig.verify(agents, 'PostgreSQL outage', { outageSeconds })
   console.log(`[faults] PostgreSQL outage: buffer stats at its end ${JSON.stringify(during)}`)

@@ -31,7 +31,6 @@ test('Redis (AOF) restarted three times under load: the conductor and the agents
   expect(await conductor.terminate()).toBe(0)
 
   const { ledger, check } = await rig.verify(agents, 'Redis restart', { redisRestarts: RESTARTS })
-  console.log(`[faults] Redis restart: ${agents.connectionErrors} errors of the agents' connection, reconnected`)
   expect(check).toMatchObject({ keys: agents.keysWritten.size, lost: 0, regressed: 0, phantom: 0 })
   expect(ledger.jobs).toBeGreaterThanOrEqual(agents.jobsAdded)
 })
