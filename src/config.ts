@@ -1,6 +1,10 @@
 import { z } from 'zod'
 import { projectRoles, roles, type ApiToken, type Role } from './api/access.ts'
 
+/** Where FAULT_INJECT can kill a flush: before its transaction, inside it before COMMIT, after COMMIT before the release. */
+export const flushFaultPoints = ['before-transaction', 'before-commit', 'after-commit'] as const
+export type FlushFaultPoint = (typeof flushFaultPoints)[number]
+
 const integer = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback)
 
 const TOKEN_FORMAT = 'expected comma-separated token:role or token:role:project entries'
@@ -47,6 +51,12 @@ export const configSchema = z.object({
   FLUSH_BATCH_MAX: integer(1, 5000),
   // A flush transaction taking longer than this is rolled back and its batch retried by the next flush.
   FLUSH_TIMEOUT_MS: integer(100, 30000),
+  // After a failed flush (PostgreSQL down) the next waits FLUSH_INTERVAL_MS, then twice as long each time, up to this.
+  FLUSH_RETRY_MAX_MS: integer(10, 30000),
+  // Most keys accepted and not yet flushed, per entity: past it, writes of new keys are refused (back-pressure).
+  PENDING_MAX_KEYS: integer(1, 100_000),
+  // How long a conductor holds a job; a crashed conductor's jobs are retried by another after at most about twice this.
+  JOB_LOCK_MS: integer(1000, 30000),
   WRITE_CONCURRENCY: integer(1, 8),
   INVENTORY_CONCURRENCY: integer(1, 4),
   COMMAND_CONCURRENCY: integer(1, 16),
@@ -71,6 +81,8 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: integer(0, 6666).pipe(z.number().max(65535)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Test-only: the fault suite makes a conductor kill itself at one point of its first flush.
+  FAULT_INJECT: z.enum(flushFaultPoints).optional(),
 })
 
 export type Config = z.infer<typeof configSchema>

@@ -52,6 +52,7 @@ test.each([
   [{ writes: [{ entity: 'usage', key: 'k', version: -1, value: {} }] }, 'body is invalid: writes.0.version: must be a non-negative safe integer (0 to 2^53-1), got -1'],
   [{ writes: [] }, 'body is invalid: writes: Too small: expected array to have >=1 items'],
   [{}, 'body is invalid: writes: Invalid input: expected array, received undefined'],
+  [{ writes: [{ entity: 'usage', key: 'k', version: 1, value: { deep: nestedArrays(2500) } }] }, 'body is invalid: writes.0.value: nested more than 32 levels deep'],
 ])('a bad body gets 400 with the field and the problem, and nothing is enqueued: %j', async (payload, message) => {
   await start()
   const response = await app.inject({ method: 'POST', url: '/conductor/writes', headers: as('agent'), payload })
@@ -65,6 +66,13 @@ test('malformed JSON gets 400', async () => {
   const response = await app.inject({ method: 'POST', url: '/conductor/writes', headers: { ...as('agent'), 'content-type': 'application/json' }, payload: '{"writes": [' })
   expect(response.statusCode).toBe(400)
   expect(response.json().message).toMatch(/JSON/)
+})
+
+test('a key PostgreSQL cannot hold gets 400, not a server error', async () => {
+  await start()
+  const response = await app.inject({ method: 'GET', url: '/conductor/entities/usage/a%00b', headers: as('readerA') })
+  expect(response.statusCode).toBe(400)
+  expect(response.json().message).toBe('params is invalid: key: must not contain NUL (\\u0000): PostgreSQL text cannot hold it')
 })
 
 test('an unknown entity gets 400', async () => {
@@ -162,6 +170,9 @@ test('/metrics serves queue depths, write-buffer counters, the coalescing ratio 
   expect(metrics).toMatch(/^cyborg_buffer_writes\{entity="usage",outcome="stale"\} 2$/m)
   expect(metrics).toMatch(/^cyborg_buffer_keys\{entity="usage",state="pending"\} 1$/m)
   expect(metrics).toMatch(/^cyborg_write_coalescing_ratio\{entity="usage"\} 1$/m)
+  expect(metrics).toMatch(/^cyborg_buffer_writes\{entity="usage",outcome="back_pressured"\} 0$/m)
+  expect(metrics).toMatch(/^cyborg_flush_failures\{entity="usage",count="total"\} 0$/m)
+  expect(metrics).toMatch(/^cyborg_flush_backoff_seconds\{entity="usage"\} 0$/m)
   expect(metrics).toMatch(/^cyborg_http_request_duration_seconds_count\{method="POST",route="\/conductor\/writes",status="202"\} 1$/m)
   expect(metrics).toMatch(/^cyborg_process_resident_memory_bytes \d+/m)
 })
@@ -222,3 +233,9 @@ test('a read the conductor does not answer within READ_TIMEOUT_MS gets 504 with 
   expect(response.statusCode).toBe(504)
   expect(response.json()).toEqual({ error: 'Gateway Timeout', message: 'the conductor did not answer within READ_TIMEOUT_MS; try again, and check /readyz' })
 })
+
+function nestedArrays(depth: number): unknown {
+  let value: unknown = 0
+  for (let level = 0; level < depth; level++) value = [value]
+  return value
+}

@@ -9,6 +9,9 @@ test('every setting has a default for a conductor on localhost', () => {
     FLUSH_INTERVAL_MS: 1000,
     FLUSH_BATCH_MAX: 5000,
     FLUSH_TIMEOUT_MS: 30000,
+    FLUSH_RETRY_MAX_MS: 30000,
+    PENDING_MAX_KEYS: 100_000,
+    JOB_LOCK_MS: 30000,
     WRITE_CONCURRENCY: 8,
     INVENTORY_CONCURRENCY: 4,
     COMMAND_CONCURRENCY: 16,
@@ -29,6 +32,11 @@ test('every setting has a default for a conductor on localhost', () => {
   })
 })
 
+test('FAULT_INJECT, for the fault suite only, names a point of the flush', () => {
+  expect(loadConfig({}).FAULT_INJECT).toBeUndefined()
+  expect(loadConfig({ FAULT_INJECT: 'after-commit' }).FAULT_INJECT).toBe('after-commit')
+})
+
 test('values are read from the environment', () => {
   const config = loadConfig({ FLUSH_INTERVAL_MS: '250', FLUSH_BATCH_MAX: '100', CONDUCTOR_PREFIX: 'edge-1', PORT: '0' })
   expect(config).toMatchObject({ FLUSH_INTERVAL_MS: 250, FLUSH_BATCH_MAX: 100, CONDUCTOR_PREFIX: 'edge-1', PORT: 0 })
@@ -43,6 +51,9 @@ test.each([
   ['DATABASE_URL', 'not a url'],
   ['CONDUCTOR_PREFIX', 'has space'],
   ['LOG_LEVEL', 'loud'],
+  ['PENDING_MAX_KEYS', '0'],
+  ['JOB_LOCK_MS', '100'],
+  ['FAULT_INJECT', 'sometimes'],
 ])('a bad %s stops start-up with a message naming it', (name, value) => {
   expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration:\\n  ${name}=${JSON.stringify(value)}: `))
 })

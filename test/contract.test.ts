@@ -7,6 +7,12 @@ import { startHarness, type Harness } from './support/harness.ts'
 let harness: Harness
 afterEach(() => harness?.close())
 
+function nested(depth: number): unknown {
+  let value: unknown = 0
+  for (let level = 1; level < depth; level++) value = [value]
+  return value
+}
+
 test('the committed JSON Schema of the contract is up to date (run `npm run contract`)', () => {
   expect(readFileSync(CONTRACT_FILE, 'utf8')).toBe(contractText())
 })
@@ -20,6 +26,11 @@ test.each([
   [{ entity: 'usage', key: '', version: 1, value: {} }, 'invalid write: key: must not be empty'],
   [{ entity: 'usage', key: 'k', version: 1, value: [1, 2] }, 'invalid write: value: must be a JSON object of metrics'],
   [{ entity: 'usage', key: 'k', version: 1 }, 'invalid write: value: is required (any JSON value)'],
+  [{ entity: 'usage', key: 'a\u0000b', version: 1, value: {} }, 'invalid write: key: must not contain NUL (\\u0000): PostgreSQL text cannot hold it'],
+  [{ entity: 'usage', key: 'a\ud800', version: 1, value: {} }, 'invalid write: key: must be well-formed Unicode (a lone surrogate has no UTF-8 form)'],
+  [{ entity: 'usage', key: 'k', version: 1, value: { deep: nested(33) } }, 'invalid write: value: nested more than 32 levels deep'],
+  // Deep enough to overflow a recursive validator's stack.
+  [{ entity: 'usage', key: 'k', version: 1, value: { deep: nested(2500) } }, 'invalid write: value: nested more than 32 levels deep'],
 ])('an invalid write job fails with the field and the problem: %j', async (data, reason) => {
   harness = await startHarness()
   const job = await harness.writeQueue.add(WRITE_JOB, data)

@@ -9,7 +9,7 @@ import { waitFor } from './support/wait-for.ts'
 let harness: Harness
 afterEach(() => harness?.close())
 
-const settings = { batchMax: 5000, timeoutMs: 5000, deadLetterMax: 100 }
+const settings = { batchMax: 5000, timeoutMs: 5000, deadLetterMax: 100, retryFirstDelayMs: 1000, retryMaxDelayMs: 3000 }
 const row = (key: string, version: number, value: unknown = { version }): VersionedRow => ({ key, version, valueJson: JSON.stringify(value) })
 
 /** A harness without workers, so each flush runs exactly when the test says. */
@@ -41,6 +41,48 @@ test('a failed transaction keeps the batch in Redis and the next flush writes it
   expect(stored.get(harness.key('a'))).toEqual({ version: 3, metrics: { version: 3 } })
   expect(stored.get(harness.key('b'))).toEqual({ version: 2, metrics: { version: 2 } })
   expect(await harness.buffer.stats('usage')).toMatchObject({ pending: 0, flushing: 0, flushed: 3 })
+})
+
+test('failed flushes back off exponentially up to FLUSH_RETRY_MAX_MS, counted in the stats; a committed flush ends the back-off', async () => {
+  const { flusher, accept } = await manualFlush()
+  await accept([row(harness.key('a'), 1)])
+  const down = countingPrisma('postgresql://postgres@127.0.0.1:1/test')
+  const failing = new Flusher(down.prisma, new EntityStore(), harness.buffer, settings, harness.log)
+  const backoffs = []
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await expect(failing.flush('usage')).rejects.toThrow()
+    const stats = await harness.buffer.stats('usage')
+    expect(stats).toMatchObject({ flushFailures: attempt, flushFailureStreak: attempt, flushing: 1 })
+    backoffs.push(stats.flushBackoffMs)
+  }
+  await down.prisma.$disconnect()
+  // 1000, 2000, then 4000 capped at 3000 (each read a moment after it was set).
+  expect(backoffs[0]).toBeGreaterThan(500)
+  expect(backoffs[0]).toBeLessThanOrEqual(1000)
+  expect(backoffs[1]).toBeGreaterThan(1500)
+  expect(backoffs[1]).toBeLessThanOrEqual(2000)
+  expect(backoffs[2]).toBeGreaterThan(2500)
+  expect(backoffs[2]).toBeLessThanOrEqual(3000)
+
+  expect(await flusher.flush('usage')).toMatchObject({ transactions: 1, rows: 1 })
+  expect(await harness.buffer.stats('usage')).toMatchObject({ flushFailures: 3, flushFailureStreak: 0, flushBackoffMs: 0, flushing: 0 })
+})
+
+test('scheduled flushes wait out the back-off of a failed one', async () => {
+  harness = await startHarness({ FLUSH_INTERVAL_MS: '20' })
+  await harness.waitForFirstFlush()
+  await harness.buffer.flushFailed('usage', randomUUID(), 60_000, 60_000)
+  const jobId = await harness.client.cast({ entity: 'usage', key: harness.key('waits'), version: 1, value: {} })
+  await harness.outcome(harness.writeQueue, jobId)
+  const completed = await harness.flushQueue.getJobs(['completed'])
+  await waitFor(async () => (await harness.flushQueue.getJobCounts('completed')).completed! > completed.length + 3, 'more scheduled flushes')
+  const [latest] = await harness.flushQueue.getJobs(['completed'], 0, 0)
+  expect(latest!.returnvalue.backoffMs).toBeGreaterThan(50_000)
+  expect(await harness.buffer.stats('usage')).toMatchObject({ pending: 1, flushed: 0 })
+
+  await harness.redis.del(harness.buffer.keys('usage').flushBackoff)
+  await harness.waitForFlushed()
+  expect((await harness.storedRows()).get(harness.key('waits'))?.version).toBe(1)
 })
 
 test('a crash between commit and release re-applies the same batch harmlessly', async () => {
@@ -145,4 +187,20 @@ test('the flush is a job scheduler that several conductors share', async () => {
   } finally {
     await second.close()
   }
+})
+
+test('a conductor started with another FLUSH_INTERVAL_MS reschedules the flush from now, not from the old schedule', async () => {
+  harness = await startHarness({ FLUSH_INTERVAL_MS: '600000' })
+  await harness.waitForFirstFlush()
+  await harness.stopConductor()
+  harness.config.FLUSH_INTERVAL_MS = 50
+  await harness.startConductor()
+  const [scheduler] = await harness.flushQueue.getJobSchedulers()
+  expect(scheduler).toMatchObject({ key: 'flush:usage', every: 50 })
+  // An offset kept from the 600000 ms schedule would put flushes up to ten minutes away.
+  expect(scheduler!.offset).toBeLessThan(50)
+  expect(scheduler!.next! - Date.now()).toBeLessThan(1000)
+  await harness.client.cast({ entity: 'usage', key: harness.key('soon'), version: 1, value: {} })
+  await harness.waitForJobsDone(harness.writeQueue, 'the write')
+  await harness.waitForFlushed()
 })

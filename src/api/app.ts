@@ -40,6 +40,8 @@ export interface ConductorAccess {
   queues: Queue[]
   redis: Redis
   metrics: ConductorMetrics
+  /** Retry-After of a write refused by back-pressure: about one flush interval, in seconds. */
+  retryAfterSeconds: number
 }
 
 declare module 'fastify' {
@@ -61,11 +63,20 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   const prefix = config.CONDUCTOR_PREFIX
   const metrics = deps.metrics ?? new ConductorMetrics()
-  const caches = openCache(connection, prefix)
+  const caches = openCache(connection, config)
   const client = new ConductorClient({ connection, prefix, readTimeoutMs: config.READ_TIMEOUT_MS })
   const queues = [WRITE_QUEUE, READ_QUEUE, INVENTORY_QUEUE, COMMAND_QUEUE, FLUSH_QUEUE].map((name) => new Queue(name, { connection, prefix }))
   metrics.watchRedis(queues, caches.buffer)
-  app.decorate('conductor', { client, cache: caches.cache, buffer: caches.buffer, views: new ViewReader(caches.views, metrics), queues, redis: connection, metrics })
+  app.decorate('conductor', {
+    client,
+    cache: caches.cache,
+    buffer: caches.buffer,
+    views: new ViewReader(caches.views, metrics),
+    queues,
+    redis: connection,
+    metrics,
+    retryAfterSeconds: Math.ceil(Math.max(config.FLUSH_INTERVAL_MS, 1000) / 1000),
+  })
   app.addHook('onClose', async () => {
     await client.close()
     await Promise.all(queues.map((queue) => queue.close()))

@@ -14,9 +14,11 @@ export interface EntityKeys {
   cacheValues: string
   /** Lease of the flush that owns the flushing batch. */
   flushLock: string
+  /** Set, with a time to live, after a failed flush: scheduled flushes wait until it expires. */
+  flushBackoff: string
   /** Rows PostgreSQL refused on their own, newest first, each a JSON record with its reason. */
   deadLetters: string
-  /** Counters: accepted, stale, flushed, deadLettered. */
+  /** Counters (accepted, stale, backPressured, flushed, deadLettered, flushFailures) and the flushFailureStreak. */
   stats: string
 }
 
@@ -30,6 +32,7 @@ export function entityKeys(prefix: string, entity: string): EntityKeys {
     cacheVersions: `${base}:cache:versions`,
     cacheValues: `${base}:cache:values`,
     flushLock: `${base}:flush:lock`,
+    flushBackoff: `${base}:flush:backoff`,
     deadLetters: `${base}:dead-letters`,
     stats: `${base}:stats`,
   }

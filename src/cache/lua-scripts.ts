@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis'
 
 const LUA_DIR = new URL('./lua/', import.meta.url)
 
-export type ScriptName = 'accept' | 'read' | 'prime' | 'takeBatch' | 'releaseBatch' | 'unlock' | 'forget'
+export type ScriptName = 'accept' | 'read' | 'prime' | 'takeBatch' | 'releaseBatch' | 'flushFailed' | 'forget'
 
 type ScriptCommand = (...keysAndArgs: (string | number)[]) => Promise<unknown>
 

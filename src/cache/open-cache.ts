@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import type { Config } from '../config.ts'
 import { EntityCache } from './entity-cache.ts'
 import { InventoryCache } from './inventory-cache.ts'
 import { LuaScripts } from './lua-scripts.ts'
@@ -13,9 +14,9 @@ export interface CacheAccess {
 }
 
 /** The pending-write buffer and the caches of one conductor prefix, on one Redis connection. */
-export function openCache(redis: Redis, prefix: string): CacheAccess {
+export function openCache(redis: Redis, config: Pick<Config, 'CONDUCTOR_PREFIX' | 'PENDING_MAX_KEYS'>): CacheAccess {
   const scripts = new LuaScripts(redis)
-  const buffer = new WriteBuffer(redis, scripts, prefix)
+  const buffer = new WriteBuffer(redis, scripts, config.CONDUCTOR_PREFIX, config.PENDING_MAX_KEYS)
   const cache = new EntityCache(scripts, buffer)
-  return { buffer, cache, views: new ViewCache(cache, buffer), inventory: new InventoryCache(redis, prefix) }
+  return { buffer, cache, views: new ViewCache(cache, buffer), inventory: new InventoryCache(redis, config.CONDUCTOR_PREFIX) }
 }

@@ -6,6 +6,10 @@ import { rowsFromTriples, type DeadLetter, type VersionedRow } from './rows.ts'
 export interface AcceptOutcome {
   accepted: number
   stale: number
+  /** Writes of keys not pending, refused because PENDING_MAX_KEYS keys are unflushed (back-pressure). */
+  refused: number
+  /** Keys accepted and not yet flushed (pending and flushing entries) after this call. */
+  unflushed: number
   /** Indexes of the writes whose key Redis knows nothing of: read PostgreSQL, then accept them again. */
   undecided: number[]
 }
@@ -16,13 +20,25 @@ export interface TakenBatch {
   retried: boolean
 }
 
+/** Counters (since the buffer was created) and gauges of one entity's buffer; README's "Metrics" lists them. */
 export interface BufferStats {
   accepted: number
   stale: number
+  backPressured: number
   flushed: number
   deadLettered: number
+  flushFailures: number
+  flushFailureStreak: number
+  flushBackoffMs: number
   pending: number
   flushing: number
+}
+
+export interface FlushFailure {
+  /** Failures in a row, this one included. */
+  streak: number
+  /** How long scheduled flushes wait before the next attempt. */
+  delayMs: number
 }
 
 /**
@@ -37,6 +53,7 @@ export class WriteBuffer {
     private readonly redis: Redis,
     private readonly scripts: LuaScripts,
     private readonly prefix: string,
+    private readonly pendingMaxKeys: number,
   ) {}
 
   keys(entity: string): EntityKeys {
@@ -55,10 +72,21 @@ export class WriteBuffer {
     const reply = (await this.scripts.run(
       'accept',
       [keys.pendingVersions, keys.pendingValues, keys.flushingVersions, keys.cacheVersions, keys.stats],
-      args,
+      [this.pendingMaxKeys, ...args],
     )) as number[]
-    const [accepted = 0, stale = 0, ...undecided] = reply
-    return { accepted, stale, undecided }
+    const [accepted = 0, stale = 0, refused = 0, unflushed = 0, ...undecided] = reply
+    return { accepted, stale, refused, unflushed, undecided }
+  }
+
+  /** Why writes of new keys are refused while `unflushed` keys wait for a flush; producers retry later. */
+  describeBackPressure(unflushed: number): string {
+    return `back-pressure: ${unflushed} keys accepted and not yet flushed to PostgreSQL, PENDING_MAX_KEYS is ${this.pendingMaxKeys}`
+  }
+
+  /** The back-pressure reason when the buffer is full, before a producer enqueues more; null while there is room. */
+  async backPressure(entity: string): Promise<string | null> {
+    const unflushed = await this.unflushedCount(entity)
+    return unflushed >= this.pendingMaxKeys ? this.describeBackPressure(unflushed) : null
   }
 
   /** The next batch to flush, with the lease `token`; null while another flush holds the lease. */
@@ -79,15 +107,28 @@ export class WriteBuffer {
     const keys = this.keys(entity)
     const reply = await this.scripts.run(
       'releaseBatch',
-      [keys.flushingVersions, keys.flushingValues, keys.cacheVersions, keys.cacheValues, keys.flushLock, keys.stats, keys.deadLetters],
+      [keys.flushingVersions, keys.flushingValues, keys.cacheVersions, keys.cacheValues, keys.flushLock, keys.stats, keys.deadLetters, keys.flushBackoff],
       [token, deadLetterMax, ...refused.flatMap((letter) => [letter.key, JSON.stringify(letter)])],
     )
     return reply !== -1
   }
 
-  /** Drops the lease after a failed flush, so the next flush retries the batch without waiting. */
-  async unlock(entity: string, token: string): Promise<void> {
-    await this.scripts.run('unlock', [this.keys(entity).flushLock], [token])
+  /**
+   * Records a failed flush transaction: drops the lease (the batch stays for the retry) and backs
+   * off, `firstDelayMs` doubled with each failure in a row, at most `maxDelayMs`.
+   */
+  async flushFailed(entity: string, token: string, firstDelayMs: number, maxDelayMs: number): Promise<FlushFailure> {
+    const keys = this.keys(entity)
+    const [streak, delayMs] = (await this.scripts.run('flushFailed', [keys.flushLock, keys.flushBackoff, keys.stats], [token, firstDelayMs, maxDelayMs])) as [
+      number,
+      number,
+    ]
+    return { streak, delayMs }
+  }
+
+  /** How long scheduled flushes still wait after a failure; 0 when they run. */
+  async flushBackoffMs(entity: string): Promise<number> {
+    return Math.max(0, await this.redis.pttl(this.keys(entity).flushBackoff))
   }
 
   /** Drops every trace of the keys, pending or cached: their entity is gone. */
@@ -105,21 +146,26 @@ export class WriteBuffer {
 
   async stats(entity: string): Promise<BufferStats> {
     const keys = this.keys(entity)
-    const [counters, pending, flushing] = (await this.redis
+    const [counters, pending, flushing, backoffTtl] = (await this.redis
       .multi()
       .hgetall(keys.stats)
       .hlen(keys.pendingVersions)
       .hlen(keys.flushingVersions)
+      .pttl(keys.flushBackoff)
       .exec())!.map(([error, value]) => {
       if (error) throw error
       return value
-    }) as [Record<string, string>, number, number]
+    }) as [Record<string, string>, number, number, number]
     const count = (name: string) => Number(counters[name] ?? 0)
     return {
       accepted: count('accepted'),
       stale: count('stale'),
+      backPressured: count('backPressured'),
       flushed: count('flushed'),
       deadLettered: count('deadLettered'),
+      flushFailures: count('flushFailures'),
+      flushFailureStreak: count('flushFailureStreak'),
+      flushBackoffMs: Math.max(0, backoffTtl),
       pending,
       flushing,
     }

@@ -108,11 +108,12 @@ export class ConductorMetrics {
       })
     bufferGauge(
       'cyborg_buffer_writes',
-      'Writes the buffer has seen since the prefix was created, by entity and outcome: accepted, stale (dropped: not newer), flushed (rows written), dead_lettered',
+      'Writes the buffer has seen since the prefix was created, by entity and outcome: accepted, stale (dropped: not newer), back_pressured (refused: PENDING_MAX_KEYS), flushed (rows written), dead_lettered',
       ['entity', 'outcome'],
       (gauge, entity, s) => {
         gauge.set({ entity, outcome: 'accepted' }, s.accepted)
         gauge.set({ entity, outcome: 'stale' }, s.stale)
+        gauge.set({ entity, outcome: 'back_pressured' }, s.backPressured)
         gauge.set({ entity, outcome: 'flushed' }, s.flushed)
         gauge.set({ entity, outcome: 'dead_lettered' }, s.deadLettered)
       },
@@ -120,6 +121,18 @@ export class ConductorMetrics {
     bufferGauge('cyborg_buffer_keys', 'Keys waiting in the write buffer, by entity and state (pending, flushing)', ['entity', 'state'], (gauge, entity, s) => {
       gauge.set({ entity, state: 'pending' }, s.pending)
       gauge.set({ entity, state: 'flushing' }, s.flushing)
+    })
+    bufferGauge(
+      'cyborg_flush_failures',
+      'Flush transactions that failed (PostgreSQL down, a timeout), by entity: in all (total) and in a row now (streak)',
+      ['entity', 'count'],
+      (gauge, entity, s) => {
+        gauge.set({ entity, count: 'total' }, s.flushFailures)
+        gauge.set({ entity, count: 'streak' }, s.flushFailureStreak)
+      },
+    )
+    bufferGauge('cyborg_flush_backoff_seconds', 'How long scheduled flushes of the entity still wait after failures before the next attempt', ['entity'], (gauge, entity, s) => {
+      gauge.set({ entity }, s.flushBackoffMs / 1000)
     })
     bufferGauge(
       'cyborg_write_coalescing_ratio',

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { entityNames, entityValueSchemas, type EntityName } from './entities.ts'
-import { jsonValue, shown } from './json-value.ts'
-import { KEY_MAX_LENGTH, WRITE_BATCH_MAX } from './names.ts'
+import { boundedJsonValue, jsonValue, shown } from './json-value.ts'
+import { KEY_MAX_LENGTH, VALUE_MAX_DEPTH, WRITE_BATCH_MAX } from './names.ts'
 
 // The public job contract. Producers in any language follow docs/job-contract.schema.json, which
 // `npm run contract` writes from these schemas; unknown fields are ignored so the contract can grow.
@@ -12,10 +12,15 @@ const entitySchema = z
   })
   .describe('a registered entity kind')
 
-const keySchema = z
+/** A lone UTF-16 surrogate: it has no UTF-8 form, so Redis and PostgreSQL would store U+FFFD and conflate keys. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+export const keySchema = z
   .string({ error: (issue) => `must be a string, got ${shown(issue.input)}` })
   .min(1, 'must not be empty')
   .max(KEY_MAX_LENGTH, `must be at most ${KEY_MAX_LENGTH} characters`)
+  .refine((key) => !key.includes('\u0000'), 'must not contain NUL (\\u0000): PostgreSQL text cannot hold it')
+  .refine((key) => !LONE_SURROGATE.test(key), 'must be well-formed Unicode (a lone surrogate has no UTF-8 form)')
   .describe('the entity key, for `usage` the deployable uuid')
 
 const NON_NEGATIVE_SAFE_INTEGER = 'must be a non-negative safe integer (0 to 2^53-1)'
@@ -30,7 +35,7 @@ export const writeSchema = z
     entity: entitySchema,
     key: keySchema,
     version: versionSchema,
-    value: jsonValue,
+    value: boundedJsonValue(VALUE_MAX_DEPTH),
   })
   .superRefine((write, ctx) => {
     const value = entityValueSchemas[write.entity].safeParse(write.value)

@@ -21,3 +21,26 @@ export const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
       issue.input === undefined ? 'is required (any JSON value)' : `must be JSON (string, number, boolean, null, array or object), got ${shown(issue.input)}`,
   }),
 )
+
+/**
+ * A JSON value nested at most `maxDepth` levels deep. The depth is measured first, without
+ * recursion: a value nested thousands of levels deep would overflow the stack of the recursive
+ * schema (and of whatever reads it next), failing with a RangeError instead of a reason.
+ */
+export function boundedJsonValue(maxDepth: number) {
+  return z.preprocess((input, ctx) => {
+    if (nestedDeeperThan(input, maxDepth)) ctx.issues.push({ code: 'custom', message: `nested more than ${maxDepth} levels deep`, input })
+    return input
+  }, jsonValue)
+}
+
+function nestedDeeperThan(value: unknown, maxDepth: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]]
+  for (let entry = stack.pop(); entry; entry = stack.pop()) {
+    const [item, depth] = entry
+    if (item === null || typeof item !== 'object') continue
+    if (depth >= maxDepth) return true
+    for (const child of Object.values(item)) stack.push([child, depth + 1])
+  }
+  return false
+}

@@ -16,3 +16,5 @@ export const INVENTORY_REPORT_JOB = 'report'
 export const WRITE_BATCH_MAX = 10_000
 /** Longest entity key, in characters. */
 export const KEY_MAX_LENGTH = 255
+/** Deepest nesting of arrays and objects a written value may have; deeper ones would overflow the validators' stack. */
+export const VALUE_MAX_DEPTH = 32

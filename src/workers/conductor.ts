@@ -61,7 +61,7 @@ export class Conductor {
     onFlushCommitted: FlushCommitListener | undefined,
   ) {
     const store = new EntityStore()
-    const caches = openCache(commandConnection, config.CONDUCTOR_PREFIX)
+    const caches = openCache(commandConnection, config)
     this.buffer = caches.buffer
     this.cache = caches.cache
     const readThrough = new ReadThrough(prisma, store, this.cache)
@@ -70,14 +70,28 @@ export class Conductor {
       prisma,
       store,
       this.buffer,
-      { batchMax: config.FLUSH_BATCH_MAX, timeoutMs: config.FLUSH_TIMEOUT_MS, deadLetterMax: config.DEAD_LETTER_MAX },
+      {
+        batchMax: config.FLUSH_BATCH_MAX,
+        timeoutMs: config.FLUSH_TIMEOUT_MS,
+        deadLetterMax: config.DEAD_LETTER_MAX,
+        retryFirstDelayMs: config.FLUSH_INTERVAL_MS,
+        retryMaxDelayMs: config.FLUSH_RETRY_MAX_MS,
+        faultPoint: config.FAULT_INJECT,
+      },
       log,
       onFlushCommitted,
     )
     const writes = new WriteProcessor(this.buffer, readThrough, config.WRITE_VALUE_MAX_BYTES)
     const inventory = new InventoryProcessor(prisma, new InventoryStore(), caches.inventory, this.buffer, log)
     const commands = new CommandProcessor(new DeviceProfileService(prisma, caches.views), new ArqService(prisma, caches.views), new InventoryQueryService(prisma))
-    const common = { connection: queueConnection, prefix: config.CONDUCTOR_PREFIX, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED }
+    const common = {
+      connection: queueConnection,
+      prefix: config.CONDUCTOR_PREFIX,
+      removeOnComplete: KEEP_COMPLETED,
+      removeOnFail: KEEP_FAILED,
+      lockDuration: config.JOB_LOCK_MS,
+      stalledInterval: config.JOB_LOCK_MS,
+    }
     this.flushQueue = new Queue(FLUSH_QUEUE, { connection: queueConnection, prefix: config.CONDUCTOR_PREFIX })
     this.workers = [
       new Worker(WRITE_QUEUE, (job) => writes.process(job), { ...common, concurrency: config.WRITE_CONCURRENCY }),
@@ -108,17 +122,25 @@ export class Conductor {
   /** One job scheduler per entity: several conductors upsert the same one, so one flush job runs per interval. */
   private async schedule(): Promise<void> {
     for (const entity of entityNames) {
+      const id = `flush:${entity}`
+      // BullMQ keeps the old schedule's offset when `every` changes, which can put the next flush up to
+      // the old interval away: a scheduler of another interval is replaced, not updated.
+      const current = await this.flushQueue.getJobScheduler(id)
+      if (current && current.every !== this.config.FLUSH_INTERVAL_MS) await this.flushQueue.removeJobScheduler(id)
       await this.flushQueue.upsertJobScheduler(
-        `flush:${entity}`,
+        id,
         { every: this.config.FLUSH_INTERVAL_MS },
         { name: FLUSH_JOB, data: { entity }, opts: { removeOnComplete: { count: 100 }, removeOnFail: KEEP_FAILED } },
       )
     }
   }
 
-  private async processFlush(job: Job): Promise<FlushOutcome> {
+  private async processFlush(job: Job): Promise<FlushOutcome | { backoffMs: number }> {
     const entity = (job.data as { entity?: unknown }).entity
     if (typeof entity !== 'string' || !isEntityName(entity)) throw new Error(`flush job without a registered entity: ${JSON.stringify(job.data)}`)
+    // After a failed flush (PostgreSQL down) the scheduled ones wait out the back-off rather than retry every interval.
+    const backoffMs = await this.buffer.flushBackoffMs(entity)
+    if (backoffMs > 0) return { backoffMs }
     const outcome = await this.flusher.flush(entity)
     if (outcome.transactions > 0) this.log.debug({ entity, ...outcome }, 'flushed')
     return outcome

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
+import type { FlushFaultPoint } from '../config.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import type { DeadLetter, VersionedRow } from '../cache/rows.ts'
 import type { WriteBuffer } from '../cache/write-buffer.ts'
@@ -11,6 +12,11 @@ export interface FlushSettings {
   batchMax: number
   timeoutMs: number
   deadLetterMax: number
+  /** Back-off after a failed transaction: the first delay, doubled with each failure in a row up to the longest. */
+  retryFirstDelayMs: number
+  retryMaxDelayMs: number
+  /** Test-only (FAULT_INJECT): the point at which the process kills itself. */
+  faultPoint?: FlushFaultPoint
 }
 
 export interface FlushOutcome {
@@ -62,15 +68,21 @@ export class Flusher {
       if (taken === null) return { ...outcome, busy: true }
       const batch = taken.rows
       if (batch.length === 0) return outcome
+      this.crashAt('before-transaction')
       let refused: DeadLetter[]
       const startedAt = Date.now()
       try {
         refused = await this.persist(entity, batch)
       } catch (error) {
-        await this.buffer.unlock(entity, token)
+        const { streak, delayMs } = await this.buffer.flushFailed(entity, token, this.settings.retryFirstDelayMs, this.settings.retryMaxDelayMs)
+        this.log.warn(
+          { entity, rows: batch.length, attempt: streak, nextAttemptInMs: delayMs, reason: describeSqlError(error) },
+          'flush failed; the batch stays in Redis and is retried after a back-off',
+        )
         throw error
       }
       this.onCommitted?.({ entity, rows: written(batch, refused), startedAt, committedAt: Date.now() })
+      this.crashAt('after-commit')
       outcome.transactions += 1
       outcome.rows += batch.length - refused.length
       outcome.deadLettered += refused.length
@@ -83,6 +95,11 @@ export class Flusher {
     }
   }
 
+  /** Test-only: dies at `point` as `kill -9` would, when FAULT_INJECT names it; nothing otherwise. */
+  private crashAt(point: FlushFaultPoint): void {
+    if (this.settings.faultPoint === point) process.kill(process.pid, 'SIGKILL')
+  }
+
   /** Writes the batch in one transaction; returns the rows PostgreSQL refused on their own. */
   private persist(entity: EntityName, batch: VersionedRow[]): Promise<DeadLetter[]> {
     const { timeoutMs } = this.settings
@@ -90,6 +107,7 @@ export class Flusher {
       async (tx) => {
         const refused: DeadLetter[] = []
         await this.writeIsolating(tx, entity, batch, refused)
+        this.crashAt('before-commit')
         return refused
       },
       { maxWait: timeoutMs, timeout: timeoutMs },

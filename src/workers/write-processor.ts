@@ -1,10 +1,11 @@
 import { UnrecoverableError, type Job } from 'bullmq'
 import type { VersionedRow } from '../cache/rows.ts'
-import type { WriteBuffer } from '../cache/write-buffer.ts'
+import type { AcceptOutcome, WriteBuffer } from '../cache/write-buffer.ts'
 import { describeIssues, writeBatchEnvelopeSchema, writeSchema, type WriteResult } from '../queues/contract.ts'
 import type { EntityName } from '../queues/entities.ts'
 import { WRITE_BATCH_JOB, WRITE_JOB, WRITE_QUEUE } from '../queues/names.ts'
 import type { ReadThrough } from './read-through.ts'
+import { describeSqlError } from './sql-state.ts'
 
 // One Lua call accepts at most this many writes, so a 10,000-write batch never blocks Redis for long.
 const ACCEPT_CHUNK = 1000
@@ -64,8 +65,14 @@ export class WriteProcessor {
     return { entity: entity as EntityName, row: { key, version, valueJson } }
   }
 
+  /**
+   * Accepts the writes chunk by chunk. Writes refused by back-pressure fail the job after the rest
+   * are accepted; BullMQ retries it, and the writes accepted the first time then count as stale.
+   */
   private async acceptAll(writes: ParsedWrite[]): Promise<WriteResult> {
     const result = { accepted: 0, stale: 0 }
+    let refused = 0
+    let backPressure = ''
     const byEntity = new Map<EntityName, ParsedWrite[]>()
     for (const write of writes) {
       const group = byEntity.get(write.entity)
@@ -78,19 +85,36 @@ export class WriteProcessor {
         const outcome = await this.acceptChunk(entity, rows)
         result.accepted += outcome.accepted
         result.stale += outcome.stale
+        if (outcome.refused > 0) {
+          refused += outcome.refused
+          backPressure = this.buffer.describeBackPressure(outcome.unflushed)
+        }
       }
+    }
+    if (refused > 0) {
+      throw new Error(`${backPressure}: ${refused} of ${writes.length} writes refused (${result.accepted} accepted, ${result.stale} stale); retry later`)
     }
     return result
   }
 
-  private async acceptChunk(entity: EntityName, rows: VersionedRow[]) {
+  private async acceptChunk(entity: EntityName, rows: VersionedRow[]): Promise<Omit<AcceptOutcome, 'undecided'>> {
     const first = await this.buffer.accept(entity, rows)
     if (first.undecided.length === 0) return first
     // Keys Redis knows nothing of: their stored version is read from PostgreSQL (and cached).
     const undecided = first.undecided.map((index) => rows[index]!)
-    const stored = await this.readThrough.load(entity, undecided.map((row) => row.key))
+    const stored = await this.readThrough.load(entity, undecided.map((row) => row.key)).catch((error: unknown) => {
+      throw new Error(
+        `${undecided.length} writes of keys Redis does not know need their stored version, and reading it from PostgreSQL failed (${describeSqlError(error)}); retry later`,
+        { cause: error },
+      )
+    })
     const storedVersions = new Map(undecided.map((row) => [row.key, stored.get(row.key)?.version ?? -1]))
     const second = await this.buffer.accept(entity, undecided, storedVersions)
-    return { accepted: first.accepted + second.accepted, stale: first.stale + second.stale }
+    return {
+      accepted: first.accepted + second.accepted,
+      stale: first.stale + second.stale,
+      refused: first.refused + second.refused,
+      unflushed: second.unflushed,
+    }
   }
 }

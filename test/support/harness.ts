@@ -48,7 +48,7 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
   const log = pino({ level: config.LOG_LEVEL })
   let conductor = start ? await Conductor.start({ config, prisma, log }) : undefined
   const client = new ConductorClient({ connection: redis, prefix, readTimeoutMs: config.READ_TIMEOUT_MS })
-  const { buffer, cache } = openCache(redis, prefix)
+  const { buffer, cache } = openCache(redis, config)
   const writeQueue = new Queue(WRITE_QUEUE, { connection: redis, prefix })
   const readQueue = new Queue(READ_QUEUE, { connection: redis, prefix })
   const flushQueue = new Queue(FLUSH_QUEUE, { connection: redis, prefix })
@@ -150,11 +150,24 @@ async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
   } while (cursor !== '0')
 }
 
+/**
+ * A seeded generator of numbers in [0, 1), so a failing run can be replayed: mulberry32, in 32-bit
+ * integer arithmetic (a textbook LCG in plain JavaScript numbers loses bits past 2^53 and cycles early).
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = Math.imul(state ^ (state >>> 15), state | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
+  }
+}
+
 /** Fisher–Yates, with a seeded generator so a failing order can be replayed. */
 export function shuffled<T>(items: T[], seed = 1): T[] {
   const result = [...items]
-  let state = seed
-  const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const random = seededRandom(seed)
   for (let i = result.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1))
     ;[result[i], result[j]] = [result[j]!, result[i]!]

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { writeBatchSchema } from '../../queues/contract.ts'
+import { keySchema, writeBatchSchema } from '../../queues/contract.ts'
 import { entityNames, type EntityName } from '../../queues/entities.ts'
 import { inventoryReportSchema } from '../../queues/inventory.ts'
-import { KEY_MAX_LENGTH } from '../../queues/names.ts'
 
 const entityParam = z.enum(entityNames as [EntityName, ...EntityName[]])
 const accepted = z.object({ jobId: z.string().describe('the BullMQ job that carries the report; Bull Board shows its outcome') })
@@ -14,8 +13,25 @@ const conductorRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/writes',
-    { config: { permission: 'report' }, schema: { description: 'Usage reports: a write-batch of versioned writes', body: writeBatchSchema, response: { 202: accepted } } },
+    {
+      config: { permission: 'report' },
+      schema: {
+        description: 'Usage reports: a write-batch of versioned writes',
+        body: writeBatchSchema,
+        response: { 202: accepted, 503: z.object({ error: z.string(), message: z.string() }) },
+      },
+    },
     async (request, reply) => {
+      // Back-pressure before enqueueing: while the buffer is full the writer waits, rather than fill the queue.
+      for (const entity of new Set(request.body.writes.map((write) => write.entity))) {
+        const reason = await buffer.backPressure(entity)
+        if (reason) {
+          return reply
+            .code(503)
+            .header('retry-after', String(app.conductor.retryAfterSeconds))
+            .send({ error: 'Service Unavailable', message: `${reason}; retry later` })
+        }
+      }
       const jobId = await client.castBatch(request.body.writes)
       return reply.code(202).send({ jobId })
     },
@@ -34,7 +50,7 @@ const conductorRoutes: FastifyPluginAsyncZod = async (app) => {
     '/entities/:entity/:key',
     {
       config: { permission: 'read' },
-      schema: { params: z.object({ entity: entityParam, key: z.string().min(1).max(KEY_MAX_LENGTH) }) },
+      schema: { params: z.object({ entity: entityParam, key: keySchema }) },
     },
     async (request, reply) => {
       const { entity, key } = request.params

@@ -1,13 +1,14 @@
 --[[
   Releases a batch whose transaction has committed: its rows become the cache (unless the cache
   already holds a newer version), the rows PostgreSQL refused go to the dead-letter list, and the
-  lease is dropped. A flush whose lease was lost does nothing: the flush that holds it now re-applies
-  the same batch and releases it.
+  lease is dropped. A committed transaction ends any back-off of earlier failures. A flush whose
+  lease was lost does nothing: the flush that holds it now re-applies the same batch and releases it.
 
   Input:
     KEYS[1] flushing versions   KEYS[2] flushing values
     KEYS[3] cache versions      KEYS[4] cache values
     KEYS[5] flush lock          KEYS[6] stats           KEYS[7] dead letters
+    KEYS[8] flush back-off
     ARGV[1] lease token         ARGV[2] dead-letter list maximum
     ARGV    from 3 on, pairs: refused key, its dead-letter record JSON
 
@@ -36,5 +37,6 @@ for i = 1, #versions, 2 do
   end
 end
 if #versions > 0 then redis.call('HINCRBY', KEYS[6], 'flushed', #versions / 2) end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[5])
+redis.call('HSET', KEYS[6], 'flushFailureStreak', 0)
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[5], KEYS[8])
 return #versions / 2 + refused

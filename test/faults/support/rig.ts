@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto'
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
+import { inject } from 'vitest'
+import { openCache } from '../../../src/cache/open-cache.ts'
+import { WRITE_QUEUE } from '../../../src/queues/names.ts'
+import { waitFor } from '../../support/wait-for.ts'
+import { Agents, type AgentOptions } from './agents.ts'
+import { reportFigures, type Figures } from './figures.ts'
+import { ConductorProcess } from './conductor-process.ts'
+import { PrivatePostgres } from './private-postgres.ts'
+import { PrivateRedis } from './private-redis.ts'
+import { storedRows } from './stored-rows.ts'
+
+export type ConductorSettings = Record<string, string>
+
+/**
+ * A test file's private Redis and PostgreSQL, the conductors and agents it runs on them, and what it
+ * needs to check the outcome. `close` removes all of it, also after a failure.
+ */
+export async function startRig(settings: ConductorSettings) {
+  const [postgres, redis] = await Promise.all([PrivatePostgres.fromTemplate(inject('postgresTemplate')), PrivateRedis.start()])
+  const prefix = `f-${randomBytes(4).toString('hex')}`
+  const connection = new Redis(redis.url, { maxRetriesPerRequest: null })
+  // Reconnects by itself while the private Redis restarts.
+  connection.on('error', () => {})
+  // Only read (stats, counts): the limit matters to accepting writes alone.
+  const { buffer } = openCache(connection, { CONDUCTOR_PREFIX: prefix, PENDING_MAX_KEYS: 1 })
+  const writeQueue = new Queue(WRITE_QUEUE, { connection, prefix })
+  const conductors: ConductorProcess[] = []
+  const agents: Agents[] = []
+  const env = { REDIS_URL: redis.url, DATABASE_URL: postgres.url, CONDUCTOR_PREFIX: prefix, LOG_LEVEL: 'info', ...settings }
+
+  return {
+    postgres,
+    redis,
+    prefix,
+    buffer,
+    writeQueue,
+    startConductor(extra: ConductorSettings = {}): ConductorProcess {
+      const conductor = ConductorProcess.start({ ...env, ...extra })
+      conductors.push(conductor)
+      return conductor
+    },
+    startAgents(options: Omit<AgentOptions, 'redisUrl' | 'prefix'>): Agents {
+      const started = new Agents({ redisUrl: redis.url, prefix, ...options })
+      agents.push(started)
+      return started
+    },
+    stored: () => storedRows(postgres.url, prefix),
+    /** Compares PostgreSQL with what the agents were told, and reports the test's figures with the outcome. */
+    async verify(agents: Agents, test: string, figures: Omit<Figures, 'keysChecked' | 'lost' | 'regressed'> = {}) {
+      const ledger = await agents.ledger()
+      const check = ledger.verify(await storedRows(postgres.url, prefix))
+      reportFigures(test, { ...figures, keysChecked: check.keys, lost: check.lost, regressed: check.regressed })
+      const failures = JSON.stringify(Object.fromEntries(ledger.failures))
+      console.log(`[faults] ${test}: ${agents.written} writes in ${ledger.jobs} jobs; failed jobs by reason: ${failures}; ${JSON.stringify(check)}`)
+      return { ledger, check }
+    },
+    async waitForFlushed(timeoutMs: number): Promise<void> {
+      await waitFor(async () => (await buffer.unflushedCount('usage')) === 0, 'every accepted write to be flushed', timeoutMs)
+    },
+    async close(): Promise<void> {
+      await Promise.all(conductors.filter((conductor) => conductor.running).map((conductor) => conductor.kill()))
+      await Promise.all(agents.map((started) => started.close()))
+      await writeQueue.close()
+      connection.disconnect()
+      await Promise.all([postgres.destroy(), redis.destroy()])
+    },
+  }
+}
+
+export type Rig = Awaited<ReturnType<typeof startRig>>
