@@ -27,7 +27,7 @@ test('PostgreSQL down for 32 s under load: known keys keep being accepted up to 
   await waitFor(async () => (await rig!.buffer.unflushedCount('usage')) >= PENDING_MAX_KEYS, 'the buffer to fill up')
   const refused = await fetch(`http://127.0.0.1:${port}/conductor/writes`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...rig.agentHeaders },
     body: JSON.stringify({ writes: [{ entity: 'usage', key: agents.key(0), version: 1, value: { version: 1 } }] }),
   })
   expect(refused.status).toBe(503)

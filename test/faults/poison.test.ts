@@ -148,7 +148,7 @@ test('10,000 generated malformed jobs and 1,000 HTTP bodies each fail with a cle
     fc.asyncProperty(httpBody, async ({ type, payload }) => {
       const expected = expectedStatus(type, payload)
       if (expected !== 202) malformedBodies += 1
-      const response = await fetch(`http://127.0.0.1:${port}/conductor/writes`, { method: 'POST', headers: { 'content-type': type }, body: payload })
+      const response = await fetch(`http://127.0.0.1:${port}/conductor/writes`, { method: 'POST', headers: { 'content-type': type, ...rig!.agentHeaders }, body: payload })
       const body = (await response.json()) as { jobId?: string; message?: string }
       expect({ status: response.status, payload }).toEqual({ status: expected, payload })
       if (expected === 202) expect(body.jobId).toMatch(/\S/)

@@ -29,10 +29,14 @@ export async function startRig(settings: ConductorSettings) {
   const writeQueue = new Queue(WRITE_QUEUE, { connection, prefix })
   const conductors: ConductorProcess[] = []
   const agents: Agents[] = []
-  const env = { REDIS_URL: redis.url, DATABASE_URL: postgres.url, CONDUCTOR_PREFIX: prefix, LOG_LEVEL: 'info', ...settings }
+  // The intake endpoints need a token; the rig's HTTP writers are agents.
+  const agentToken = randomBytes(24).toString('hex')
+  const env = { REDIS_URL: redis.url, DATABASE_URL: postgres.url, CONDUCTOR_PREFIX: prefix, LOG_LEVEL: 'info', API_TOKENS: `${agentToken}:agent`, ...settings }
 
   return {
     postgres,
+    /** Headers of an HTTP request from an agent. */
+    agentHeaders: { authorization: `Bearer ${agentToken}` },
     redis,
     prefix,
     buffer,
