@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from '../test/support/wait-for.ts'
@@ -11,16 +12,20 @@ export class ServerProcess {
     private readonly child: ChildProcess,
     readonly url: string,
     private readonly exited: Promise<number | null>,
+    /** A reader token's Authorization header: the API's reads need one. */
+    readonly headers: Record<string, string>,
   ) {}
 
   static async start(env: Record<string, string>): Promise<ServerProcess> {
     const port = await freePort()
+    const token = randomBytes(24).toString('hex')
     const child = spawn(process.execPath, ['--import', 'tsx', SERVER_ENTRY], {
-      env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port) },
+      // The load comes from one token: its rate limit must not be what is measured.
+      env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port), API_TOKENS: `${token}:reader:bench`, RATE_LIMIT_MAX: String(2 ** 31 - 1) },
       stdio: ['ignore', 'inherit', 'inherit'],
     })
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-    const server = new ServerProcess(child, `http://127.0.0.1:${port}`, exited)
+    const server = new ServerProcess(child, `http://127.0.0.1:${port}`, exited, { authorization: `Bearer ${token}` })
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`src/server.ts exited with ${child.exitCode}`)

@@ -54,7 +54,7 @@ export async function runReadPhase(context: BenchContext): Promise<ReadFigures> 
   })
   try {
     progress.line('reads: HTTP', { connections: options.httpConnections, seconds: options.readS })
-    const http = await httpLoad(server.url, options.readS, options.httpConnections, key)
+    const http = await httpLoad(server.url, server.headers, options.readS, options.httpConnections, key)
     return { readQueue, findUnique, http }
   } finally {
     await server.stop()
@@ -62,7 +62,7 @@ export async function runReadPhase(context: BenchContext): Promise<ReadFigures> 
 }
 
 /** autocannon on GET /conductor/entities/usage/:key; latencies taken per response, in fractions of a millisecond. */
-async function httpLoad(url: string, seconds: number, connections: number, key: (index: number) => string): Promise<LoadResult & { connections: number }> {
+async function httpLoad(url: string, headers: Record<string, string>, seconds: number, connections: number, key: (index: number) => string): Promise<LoadResult & { connections: number }> {
   const latencies: number[] = []
   let next = 0
   let failures = 0
@@ -70,6 +70,7 @@ async function httpLoad(url: string, seconds: number, connections: number, key: 
     const instance = autocannon(
       {
         url,
+        headers,
         connections,
         duration: seconds,
         requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/conductor/entities/usage/${key(next++)}` }) }],

@@ -84,7 +84,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   await app.register(errorHandler)
   await app.register(auth, { tokens: config.API_TOKENS })
-  await app.register(rateLimits, { max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, redis: connection, prefix })
+  await app.register(rateLimits, { max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS })
   await app.register(httpMetrics, { metrics })
   await app.register(openapi)
   await app.register(healthRoutes)
