@@ -1,13 +1,13 @@
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
+import type { RedisConnection } from '../../redis-connection.ts'
 
 export interface RateLimitOptions {
   max: number
   windowMs: number
   /** The counters live in Redis, so every conductor of a prefix counts one token's requests together. */
-  redis: Redis
+  redis: RedisConnection
   prefix: string
 }
 
