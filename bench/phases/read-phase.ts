@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import autocannon from 'autocannon'
 import { pino } from 'pino'
 import { ConductorClient } from '../../src/queues/conductor-client.ts'
@@ -45,16 +46,21 @@ export async function runReadPhase(context: BenchContext): Promise<ReadFigures> 
     await prisma.$disconnect()
   }
 
+  // The read route needs a token; the load must not be cut short by the rate limiter.
+  const token = randomBytes(24).toString('hex')
   const server = await ServerProcess.start({
+    API_TOKENS: `${token}:admin`,
+    RATE_LIMIT_MAX: String(2 ** 31),
     REDIS_URL: config.REDIS_URL,
     DATABASE_URL: config.DATABASE_URL,
     CONDUCTOR_PREFIX: config.CONDUCTOR_PREFIX,
     FLUSH_INTERVAL_MS: String(config.FLUSH_INTERVAL_MS),
+    FLUSH_SHARDS: String(config.FLUSH_SHARDS),
     LOG_LEVEL: 'warn',
   })
   try {
     progress.line('reads: HTTP', { connections: options.httpConnections, seconds: options.readS })
-    const http = await httpLoad(server.url, options.readS, options.httpConnections, key)
+    const http = await httpLoad(server.url, token, options.readS, options.httpConnections, key)
     return { readQueue, findUnique, http }
   } finally {
     await server.stop()
@@ -62,7 +68,7 @@ export async function runReadPhase(context: BenchContext): Promise<ReadFigures> 
 }
 
 /** autocannon on GET /conductor/entities/usage/:key; latencies taken per response, in fractions of a millisecond. */
-async function httpLoad(url: string, seconds: number, connections: number, key: (index: number) => string): Promise<LoadResult & { connections: number }> {
+async function httpLoad(url: string, token: string, seconds: number, connections: number, key: (index: number) => string): Promise<LoadResult & { connections: number }> {
   const latencies: number[] = []
   let next = 0
   let failures = 0
@@ -72,6 +78,7 @@ async function httpLoad(url: string, seconds: number, connections: number, key: 
         url,
         connections,
         duration: seconds,
+        headers: { authorization: `Bearer ${token}` },
         requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/conductor/entities/usage/${key(next++)}` }) }],
       },
       (error, result) => (error ? reject(error) : resolve(result)),
