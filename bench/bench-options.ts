@@ -10,6 +10,10 @@ export interface BenchOptions {
   durationS: number
   flushIntervalMs: number
   batchMax: number
+  /** Conductor processes (src/server.ts) that drain the conductor capacity phase together. */
+  conductors: number
+  /** The conductors' FLUSH_SHARDS, in every phase: at least one shard per conductor by default. */
+  flushShards: number
   /** Reports per agent queued up for the capacity phases (raw queue and conductor drain the same count). */
   capacityRounds: number
   /** Seconds of each read load (read queue, HTTP, Prisma findUnique). */
@@ -32,6 +36,8 @@ export const USAGE = `npm run bench -- [options]
   --duration S            seconds of paced reporting per phase (${FULL.durationS})
   --flush-interval MS     the conductor's FLUSH_INTERVAL_MS (1000)
   --batch-max N           the conductor's FLUSH_BATCH_MAX (5000)
+  --conductors N          conductor processes draining the conductor capacity phase together (1)
+  --flush-shards N        the conductors' FLUSH_SHARDS (as many as --conductors)
   --capacity-rounds N     reports per agent queued for the capacity phases (${FULL.capacityRounds})
   --read-seconds S        seconds of each read load (${FULL.readS})
   --read-concurrency N    reads in flight through the read queue and Prisma (32)
@@ -51,6 +57,8 @@ export function parseBenchOptions(args: string[]): BenchOptions | 'help' {
       duration: { type: 'string' },
       'flush-interval': { type: 'string' },
       'batch-max': { type: 'string' },
+      conductors: { type: 'string' },
+      'flush-shards': { type: 'string' },
       'capacity-rounds': { type: 'string' },
       'read-seconds': { type: 'string' },
       'read-concurrency': { type: 'string' },
@@ -60,6 +68,7 @@ export function parseBenchOptions(args: string[]): BenchOptions | 'help' {
   })
   if (values.help) return 'help'
   const scale = values.quick ? QUICK : FULL
+  const conductors = positive('conductors', values.conductors, 1)
   return {
     quick: values.quick ?? false,
     agents: positive('agents', values.agents, scale.agents),
@@ -68,6 +77,8 @@ export function parseBenchOptions(args: string[]): BenchOptions | 'help' {
     durationS: positive('duration', values.duration, scale.durationS, false),
     flushIntervalMs: positive('flush-interval', values['flush-interval'], 1000),
     batchMax: positive('batch-max', values['batch-max'], 5000),
+    conductors,
+    flushShards: positive('flush-shards', values['flush-shards'], conductors),
     capacityRounds: positive('capacity-rounds', values['capacity-rounds'], scale.capacityRounds),
     readS: positive('read-seconds', values['read-seconds'], scale.readS, false),
     readConcurrency: positive('read-concurrency', values['read-concurrency'], 32),

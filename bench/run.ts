@@ -49,6 +49,7 @@ const config = loadConfig({
   CONDUCTOR_PREFIX: prefix,
   FLUSH_INTERVAL_MS: String(options.flushIntervalMs),
   FLUSH_BATCH_MAX: String(options.batchMax),
+  FLUSH_SHARDS: String(options.flushShards),
   LOG_LEVEL: 'warn',
 })
 const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null })

@@ -32,6 +32,16 @@ const apiTokens = z.string().transform((text, ctx): ApiToken[] => {
   return tokens
 })
 
+/** REDIS_CLUSTER_NODES: `host:port,...`, at least one node. */
+const clusterNodes = z.string().transform((text, ctx): string[] => {
+  const nodes = text.split(',').map((node) => node.trim()).filter((node) => node !== '')
+  for (const node of nodes) {
+    const port = Number(/^[^:\s]+:(\d+)$/.exec(node)?.[1])
+    if (!(port >= 1 && port <= 65535)) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(node)} is not host:port` })
+  }
+  return nodes
+})
+
 /** Variables whose values are secrets: a configuration error never shows them. */
 const SECRET_VARIABLES = new Set(['API_TOKENS', 'API_COOKIE_SECRET'])
 
@@ -41,6 +51,8 @@ const SECRET_VARIABLES = new Set(['API_TOKENS', 'API_COOKIE_SECRET'])
  */
 export const configSchema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  // A Redis Cluster instead of REDIS_URL's server: some of its nodes, `host:port,...` (the rest are discovered).
+  REDIS_CLUSTER_NODES: clusterNodes.default([]),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgresql://postgres@127.0.0.1:5432/cyborg'),
   CONDUCTOR_PREFIX: z
     .string()
@@ -49,6 +61,8 @@ export const configSchema = z.object({
   // The "save out rate": how often pending writes are flushed, and how many rows one transaction carries.
   FLUSH_INTERVAL_MS: integer(10, 1000),
   FLUSH_BATCH_MAX: integer(1, 5000),
+  // The pending buffer is split by key hash into this many shards, each flushed by its own job, in parallel.
+  FLUSH_SHARDS: integer(1, 1).pipe(z.number().max(256)),
   // A flush transaction taking longer than this is rolled back and its batch retried by the next flush.
   FLUSH_TIMEOUT_MS: integer(100, 30000),
   // After a failed flush (PostgreSQL down) the next waits FLUSH_INTERVAL_MS, then twice as long each time, up to this.

@@ -5,7 +5,7 @@ import { checkPostgres, checkRedis, ensureDatabase, redact } from './services.ts
 
 try {
   const config = loadConfig()
-  await checkRedis(config.REDIS_URL)
+  await checkRedis(config)
   await checkPostgres(config.DATABASE_URL)
   if (await ensureDatabase(config.DATABASE_URL)) console.log(`created database ${redact(config.DATABASE_URL)}`)
   execFileSync('prisma', ['migrate', 'deploy'], { stdio: 'inherit' })

@@ -1,17 +1,17 @@
 // The conductor process: workers, flush scheduler and HTTP API. `npm start` runs it after src/preflight.ts.
-import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { buildApp } from './api/app.ts'
 import { REDACTED_LOG_PATHS } from './api/plugins/auth.ts'
 import { loadConfig } from './config.ts'
 import { ConductorMetrics } from './metrics/conductor-metrics.ts'
+import { connectRedis } from './redis-connection.ts'
 import { checkPostgres, checkRedis } from './services.ts'
 import { Conductor } from './workers/conductor.ts'
 
 let config
 try {
   config = loadConfig()
-  await checkRedis(config.REDIS_URL)
+  await checkRedis(config)
   await checkPostgres(config.DATABASE_URL)
 } catch (error) {
   console.error(`cannot start the conductor: ${error instanceof Error ? error.message : String(error)}`)
@@ -21,7 +21,7 @@ try {
 const log = pino({ level: config.LOG_LEVEL, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } })
 const metrics = new ConductorMetrics()
 const conductor = await Conductor.start({ config, log, metrics })
-const apiConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null })
+const apiConnection = connectRedis(config, { maxRetriesPerRequest: null })
 const app = await buildApp({ config, connection: apiConnection, log, metrics })
 await app.listen({ host: config.HOST, port: config.PORT })
 

@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis'
 import pg from 'pg'
 import { parse } from 'pg-connection-string'
+import { connectRedis, type RedisTarget } from './redis-connection.ts'
 
 export class ServiceUnavailableError extends Error {
   override name = 'ServiceUnavailableError'
@@ -9,9 +9,9 @@ export class ServiceUnavailableError extends Error {
 const START_REDIS = 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --appendonly yes --appendfsync everysec'
 const START_POSTGRES = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'
 
-/** Fails with a message that says how to start Redis when it does not answer PING. */
-export async function checkRedis(url: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null })
+/** Fails with a message that says how to start Redis (or which cluster nodes) when it does not answer PING. */
+export async function checkRedis(target: RedisTarget): Promise<void> {
+  const redis = connectRedis(target, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null })
   // connect() rejects with "Connection is closed"; the cause comes as an error event.
   let cause: unknown
   redis.on('error', (error) => (cause = error))
@@ -19,6 +19,15 @@ export async function checkRedis(url: string): Promise<void> {
     await redis.connect()
     await redis.ping()
   } catch (error) {
+    const nodes = target.REDIS_CLUSTER_NODES
+    if (nodes.length > 0) {
+      throw new ServiceUnavailableError(
+        `the Redis Cluster at REDIS_CLUSTER_NODES=${nodes.join(',')} does not answer (${describe(cause ?? error)}). ` +
+          'Check that its nodes run in cluster mode and that all slots are assigned (`redis-cli --cluster check <node>`), ' +
+          'or unset REDIS_CLUSTER_NODES to use REDIS_URL.',
+      )
+    }
+    const url = target.REDIS_URL
     throw new ServiceUnavailableError(
       `Redis at ${redact(url)} does not answer (${describe(cause ?? error)}). Start one, for example:\n  ${START_REDIS}\n` +
         `or \`docker compose up -d redis\`, or set REDIS_URL.`,

@@ -52,7 +52,7 @@ test('past PENDING_MAX_KEYS a write of a new key fails with a retryable back-pre
   expect(await harness.buffer.stats('usage')).toMatchObject({ pending: 3, backPressured: 2, accepted: 5 })
 
   // Once the backlog is flushed there is room again, and the retried write goes in.
-  await harness.conductor.flusher.flush('usage')
+  await harness.conductor.flusher.flush('usage', 0)
   const retried = await harness.writeQueue.add(WRITE_JOB, write(harness.key(3), 1))
   expect(await harness.outcome(harness.writeQueue, retried.id!)).toEqual({ returnvalue: { accepted: 1, stale: 0 } })
 })
@@ -62,9 +62,9 @@ test('a retried batch refused in part is accepted whole once there is room, its 
   const batch = { writes: [write(harness.key(0), 5), write(harness.key(9), 5)] }
   const job = await harness.writeQueue.add(WRITE_BATCH_JOB, batch, { attempts: 20, backoff: { type: 'fixed', delay: 100 } })
   await waitFor(async () => (await harness.writeQueue.getJob(job.id!))!.attemptsMade >= 1, 'the first attempt to be refused in part')
-  await harness.conductor.flusher.flush('usage')
+  await harness.conductor.flusher.flush('usage', 0)
   expect(await harness.outcome(harness.writeQueue, job.id!)).toMatchObject({ returnvalue: { accepted: 1, stale: 1 } })
-  await harness.conductor.flusher.flush('usage')
+  await harness.conductor.flusher.flush('usage', 0)
   const stored = await harness.storedRows()
   expect(stored.get(harness.key(0))?.version).toBe(5)
   expect(stored.get(harness.key(9))?.version).toBe(5)
@@ -85,7 +85,7 @@ test('POST /conductor/writes answers 503 with Retry-After while the buffer is fu
   })
   expect(await harness.writeQueue.count()).toBe(jobsBefore)
 
-  await harness.conductor.flusher.flush('usage')
+  await harness.conductor.flusher.flush('usage', 0)
   const accepted = await app.inject({ method: 'POST', url: '/conductor/writes', headers: api.as('agent'), payload: { writes: [write(harness.key(7), 1)] } })
   expect(accepted.statusCode).toBe(202)
 })

@@ -4,10 +4,12 @@ import { loadConfig } from '../src/config.ts'
 test('every setting has a default for a conductor on localhost', () => {
   expect(loadConfig({})).toEqual({
     REDIS_URL: 'redis://127.0.0.1:6379',
+    REDIS_CLUSTER_NODES: [],
     DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/cyborg',
     CONDUCTOR_PREFIX: 'cyborg',
     FLUSH_INTERVAL_MS: 1000,
     FLUSH_BATCH_MAX: 5000,
+    FLUSH_SHARDS: 1,
     FLUSH_TIMEOUT_MS: 30000,
     FLUSH_RETRY_MAX_MS: 30000,
     PENDING_MAX_KEYS: 100_000,
@@ -42,8 +44,16 @@ test('values are read from the environment', () => {
   expect(config).toMatchObject({ FLUSH_INTERVAL_MS: 250, FLUSH_BATCH_MAX: 100, CONDUCTOR_PREFIX: 'edge-1', PORT: 0 })
 })
 
+test('REDIS_CLUSTER_NODES: a comma-separated list of host:port', () => {
+  expect(loadConfig({ REDIS_CLUSTER_NODES: 'redis-1:7000, 10.0.0.2:7001' }).REDIS_CLUSTER_NODES).toEqual(['redis-1:7000', '10.0.0.2:7001'])
+})
+
 test.each([
   ['FLUSH_INTERVAL_MS', 'soon'],
+  ['FLUSH_SHARDS', '0'],
+  ['FLUSH_SHARDS', '257'],
+  ['REDIS_CLUSTER_NODES', 'redis-1'],
+  ['REDIS_CLUSTER_NODES', 'redis-1:7000,redis-2:port'],
   ['FLUSH_BATCH_MAX', '0'],
   ['WRITE_CONCURRENCY', '2.5'],
   ['PORT', '70000'],

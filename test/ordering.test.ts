@@ -63,7 +63,7 @@ test('a write older than the stored row is stale even when Redis has lost its ca
   harness = await startHarness()
   const key = harness.key('stored')
   await harness.prisma.deployableUsage.create({ data: { deployableUuid: key, version: 100n, metrics: { from: 'db' } } })
-  await harness.redis.del(...Object.values(harness.buffer.keys('usage')))
+  await harness.redis.del(...Object.values(harness.buffer.keys('usage', 0)))
 
   const older = await harness.client.cast({ entity: 'usage', key, version: 99, value: { from: 'agent' } })
   expect(await harness.outcome(harness.writeQueue, older)).toEqual({ returnvalue: { accepted: 0, stale: 1 } })

@@ -2,12 +2,13 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
-import { pino } from 'pino'
+import { openCache } from '../../src/cache/open-cache.ts'
 import { ConductorClient } from '../../src/queues/conductor-client.ts'
 import { WRITE_QUEUE } from '../../src/queues/names.ts'
-import { Conductor, KEEP_COMPLETED } from '../../src/workers/conductor.ts'
+import { KEEP_COMPLETED } from '../../src/workers/conductor.ts'
 import { AgentFleet } from '../agent-fleet.ts'
 import type { BenchContext } from '../bench-context.ts'
+import { ServerProcess } from '../server-process.ts'
 
 export interface DrainResult {
   jobs: number
@@ -21,6 +22,8 @@ export interface DrainResult {
 }
 
 export interface ConductorDrain extends DrainResult {
+  /** Conductor processes that drained the queue together. */
+  conductors: number
   accepted: number
   stale: number
   acceptedPerSecond: number
@@ -52,22 +55,38 @@ export async function runRawQueueCapacity(context: BenchContext): Promise<DrainR
   }
 }
 
-/** The conductor's write workers draining the same number of jobs: validation, accept in Lua, and the flushes running alongside. */
+/**
+ * `--conductors` conductor processes (src/server.ts, as `npm start` runs it) draining the same number
+ * of jobs together: validation, accept in Lua, and the flushes of the shards running alongside. They
+ * start before the queue is filled, with the queue paused, so their start-up is not measured.
+ */
 export async function runConductorCapacity(context: BenchContext): Promise<ConductorDrain> {
-  const { config } = context
-  const filled = await prefill(context, config.CONDUCTOR_PREFIX)
-  let conductor: Conductor | undefined
-  let before = { accepted: 0, stale: 0 }
+  const { config, options, redis } = context
+  const { buffer } = openCache(redis, config)
+  const queue = new Queue(WRITE_QUEUE, { connection: redis, prefix: config.CONDUCTOR_PREFIX })
+  const env = {
+    REDIS_URL: config.REDIS_URL,
+    DATABASE_URL: config.DATABASE_URL,
+    CONDUCTOR_PREFIX: config.CONDUCTOR_PREFIX,
+    FLUSH_INTERVAL_MS: String(config.FLUSH_INTERVAL_MS),
+    FLUSH_BATCH_MAX: String(config.FLUSH_BATCH_MAX),
+    FLUSH_SHARDS: String(config.FLUSH_SHARDS),
+    LOG_LEVEL: 'warn',
+  }
+  const conductors: ServerProcess[] = []
   try {
-    const result = await drain(context, 'conductor writes', config.CONDUCTOR_PREFIX, filled, async () => {
-      conductor = await Conductor.start({ config, log: pino({ level: 'warn' }) })
-      before = await conductor.buffer.stats('usage')
-    })
-    const after = await conductor!.buffer.stats('usage')
+    await queue.pause()
+    for (let i = 0; i < options.conductors; i++) conductors.push(await ServerProcess.start(env))
+    const filled = await prefill(context, config.CONDUCTOR_PREFIX)
+    const before = await buffer.stats('usage')
+    const result = await drain(context, `conductor writes (${options.conductors} processes)`, config.CONDUCTOR_PREFIX, filled, () => queue.resume())
+    const after = await buffer.stats('usage')
     const accepted = after.accepted - before.accepted
-    return { ...result, accepted, stale: after.stale - before.stale, acceptedPerSecond: accepted / result.seconds }
+    return { ...result, conductors: options.conductors, accepted, stale: after.stale - before.stale, acceptedPerSecond: accepted / result.seconds }
   } finally {
-    await conductor?.close()
+    await queue.resume()
+    await Promise.all(conductors.map((conductor) => conductor.stop()))
+    await queue.close()
   }
 }
 

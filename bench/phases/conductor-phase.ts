@@ -73,15 +73,12 @@ export function runConductorPhase(context: BenchContext) {
       },
       finish: async () => {
         const stats = await conductor.buffer.stats('usage')
-        const entityKeys = conductor.buffer.keys('usage')
-        const entityBytes = await memoryOfKeys(redis, [
-          entityKeys.pendingVersions,
-          entityKeys.pendingValues,
-          entityKeys.flushingVersions,
-          entityKeys.flushingValues,
-          entityKeys.cacheVersions,
-          entityKeys.cacheValues,
-        ])
+        const entityBytes = await memoryOfKeys(
+          redis,
+          conductor.buffer
+            .allKeys('usage')
+            .flatMap((keys) => [keys.pendingVersions, keys.pendingValues, keys.flushingVersions, keys.flushingValues, keys.cacheVersions, keys.cacheValues]),
+        )
         const usedMemoryGrowth = (await usedMemory(redis)) - memoryBefore
         await conductor.close()
         await Promise.all([client.close(), writeQueue.close()])

@@ -50,6 +50,7 @@ export async function runReadPhase(context: BenchContext): Promise<ReadFigures> 
     DATABASE_URL: config.DATABASE_URL,
     CONDUCTOR_PREFIX: config.CONDUCTOR_PREFIX,
     FLUSH_INTERVAL_MS: String(config.FLUSH_INTERVAL_MS),
+    FLUSH_SHARDS: String(config.FLUSH_SHARDS),
     LOG_LEVEL: 'warn',
   })
   try {

@@ -1,11 +1,11 @@
 // `npm run agent -- --host NAME [--devices N] [--types FPGA,GPU] [--seed N]`: an agent with the dummy driver.
 import { parseArgs } from 'node:util'
-import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { loadConfig } from '../config.ts'
 import { DummyDriver } from '../drivers/dummy/dummy-driver.ts'
 import { ConductorClient } from '../queues/conductor-client.ts'
 import { deviceTypes, type DeviceType } from '../queues/inventory.ts'
+import { connectRedis, queuePrefix } from '../redis-connection.ts'
 import { checkRedis } from '../services.ts'
 import { Agent } from './agent.ts'
 
@@ -30,14 +30,14 @@ if (!args.host || unknownType || !Number.isInteger(devices) || devices < 0 || !N
 
 const config = loadConfig()
 try {
-  await checkRedis(config.REDIS_URL)
+  await checkRedis(config)
 } catch (error) {
   console.error(`cannot start the agent: ${error instanceof Error ? error.message : String(error)}`)
   process.exit(1)
 }
 const log = pino({ level: config.LOG_LEVEL })
-const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null })
-const client = new ConductorClient({ connection, prefix: config.CONDUCTOR_PREFIX, readTimeoutMs: config.READ_TIMEOUT_MS })
+const connection = connectRedis(config, { maxRetriesPerRequest: null })
+const client = new ConductorClient({ connection, prefix: queuePrefix(config), readTimeoutMs: config.READ_TIMEOUT_MS })
 const agent = new Agent({
   hostname: args.host,
   driver: new DummyDriver({ hostname: args.host, devices, types: types as DeviceType[], seed }),

@@ -1,11 +1,11 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import { Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
 import type { EntityCache } from '../cache/entity-cache.ts'
 import { openCache } from '../cache/open-cache.ts'
 import type { WriteBuffer } from '../cache/write-buffer.ts'
 import type { Config } from '../config.ts'
+import { queuePrefix, type RedisConnection } from '../redis-connection.ts'
 import { ConductorMetrics } from '../metrics/conductor-metrics.ts'
 import { ConductorClient } from '../queues/conductor-client.ts'
 import { COMMAND_QUEUE, FLUSH_QUEUE, INVENTORY_QUEUE, READ_QUEUE, WRITE_QUEUE } from '../queues/names.ts'
@@ -23,8 +23,8 @@ import { ViewReader } from './view-reader.ts'
 
 export interface AppDependencies {
   config: Config
-  /** The API's own Redis connection (maxRetriesPerRequest: null): queues, caches and rate limits. */
-  connection: Redis
+  /** The API's own Redis connection or cluster (maxRetriesPerRequest: null): queues, caches and rate limits. */
+  connection: RedisConnection
   log: FastifyBaseLogger
   /** Shared with the workers when both run in one process; the app makes its own otherwise. */
   metrics?: ConductorMetrics
@@ -38,7 +38,7 @@ export interface ConductorAccess {
   views: ViewReader
   /** Every conductor queue, for Bull Board, the queue-depth metrics and readiness. */
   queues: Queue[]
-  redis: Redis
+  redis: RedisConnection
   metrics: ConductorMetrics
   /** Retry-After of a write refused by back-pressure: about one flush interval, in seconds. */
   retryAfterSeconds: number
@@ -61,7 +61,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
 
-  const prefix = config.CONDUCTOR_PREFIX
+  const prefix = queuePrefix(config)
   const metrics = deps.metrics ?? new ConductorMetrics()
   const caches = openCache(connection, config)
   const client = new ConductorClient({ connection, prefix, readTimeoutMs: config.READ_TIMEOUT_MS })

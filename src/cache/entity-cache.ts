@@ -19,9 +19,9 @@ export class EntityCache {
     private readonly buffer: WriteBuffer,
   ) {}
 
-  /** The newest accepted value of `key`, or null when Redis has no trace of it (read PostgreSQL). */
+  /** The newest accepted value of `key` (from its shard), or null when Redis has no trace of it (read PostgreSQL). */
   async read(entity: string, key: string): Promise<CachedRead | null> {
-    const keys = this.buffer.keys(entity)
+    const keys = this.buffer.keys(entity, this.buffer.shardOf(key))
     const reply = (await this.scripts.run(
       'read',
       [keys.pendingVersions, keys.pendingValues, keys.flushingVersions, keys.flushingValues, keys.cacheVersions, keys.cacheValues],
@@ -34,8 +34,11 @@ export class EntityCache {
 
   /** Caches rows read from PostgreSQL; a key already cached at a newer version keeps it. */
   async prime(entity: string, rows: VersionedRow[]): Promise<void> {
-    if (rows.length === 0) return
-    const keys = this.buffer.keys(entity)
-    await this.scripts.run('prime', [keys.cacheVersions, keys.cacheValues], rowsToTriples(rows))
+    await Promise.all(
+      [...this.buffer.byShard(rows, (row) => row.key)].map(([shard, group]) => {
+        const keys = this.buffer.keys(entity, shard)
+        return this.scripts.run('prime', [keys.cacheVersions, keys.cacheValues], rowsToTriples(group))
+      }),
+    )
   }
 }

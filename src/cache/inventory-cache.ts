@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisConnection } from '../redis-connection.ts'
 
 /** A host's inventory as PostgreSQL holds it, with the row ids reconciliation needs. */
 export interface StoredHost {
@@ -37,7 +37,7 @@ export class InventoryCache {
   private readonly key: string
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     prefix: string,
   ) {
     this.key = `${prefix}:{conductor:inventory}:hosts`

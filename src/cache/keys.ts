@@ -1,6 +1,6 @@
 /**
- * Redis keys of one entity's buffer and cache. They share one hash tag, so every Lua script that
- * touches several of them stays on one Redis Cluster slot.
+ * Redis keys of one shard of an entity's buffer and cache. They share one hash tag, so every Lua
+ * script that touches several of them stays on one Redis Cluster slot.
  */
 export interface EntityKeys {
   /** Accepted writes not yet taken by a flush: key → version, key → value JSON. */
@@ -22,8 +22,13 @@ export interface EntityKeys {
   stats: string
 }
 
-export function entityKeys(prefix: string, entity: string): EntityKeys {
-  const base = `${prefix}:{conductor:${entity}}`
+/**
+ * The keys of `shard` of `entity`. The prefix holds no braces (CONDUCTOR_PREFIX allows none), so the
+ * `{conductor:<entity>[:<shard>]}` tag decides the Redis Cluster slot. Shard 0 keeps the tag of the
+ * unsharded buffer, so writes pending from before sharding are still flushed.
+ */
+export function entityKeys(prefix: string, entity: string, shard: number): EntityKeys {
+  const base = `${prefix}:{conductor:${entity}${shard === 0 ? '' : `:${shard}`}}`
   return {
     pendingVersions: `${base}:pending:versions`,
     pendingValues: `${base}:pending:values`,
@@ -36,4 +41,21 @@ export function entityKeys(prefix: string, entity: string): EntityKeys {
     deadLetters: `${base}:dead-letters`,
     stats: `${base}:stats`,
   }
+}
+
+/** Where the conductors of a prefix record the FLUSH_SHARDS they split the buffer into. */
+export const flushShardsKey = (prefix: string) => `${prefix}:conductor:flush-shards`
+
+/**
+ * The shard of a key: FNV-1a (32 bits) of its UTF-8 bytes, modulo the shard count. Stable across
+ * processes and languages, so every conductor puts one key in the same shard.
+ */
+export function shardOf(key: string, shards: number): number {
+  if (shards === 1) return 0
+  let hash = 0x811c9dc5
+  for (const byte of Buffer.from(key, 'utf8')) {
+    hash ^= byte
+    hash = Math.imul(hash, 0x01000193) >>> 0
+  }
+  return hash % shards
 }

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import type { Redis } from 'ioredis'
+import type { RedisConnection } from '../redis-connection.ts'
 
 const LUA_DIR = new URL('./lua/', import.meta.url)
 
@@ -9,12 +9,13 @@ type ScriptCommand = (...keysAndArgs: (string | number)[]) => Promise<unknown>
 
 /**
  * The cache's Lua scripts, one committed file each, named like BullMQ's: `<name>-<number of keys>.lua`.
- * ioredis runs them by SHA and loads them again after a Redis restart.
+ * ioredis runs them by SHA and loads them again after a Redis restart; on a Redis Cluster it sends
+ * each call to the node of its first key's slot (all keys of a call share one hash tag).
  */
 export class LuaScripts {
   private readonly commands = new Map<string, ScriptCommand>()
 
-  constructor(redis: Redis) {
+  constructor(redis: RedisConnection) {
     for (const file of readdirSync(LUA_DIR)) {
       const match = /^(\w+)-(\d+)\.lua$/.exec(file)
       if (!match) continue

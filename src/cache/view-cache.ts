@@ -3,7 +3,8 @@ import type { EntityCache } from './entity-cache.ts'
 import type { WriteBuffer } from './write-buffer.ts'
 
 /** Objects written through to PostgreSQL and then cached: device profiles and accelerator requests. */
-export type ViewKind = 'device-profile' | 'arq'
+export const viewKinds = ['device-profile', 'arq'] as const
+export type ViewKind = (typeof viewKinds)[number]
 
 /** A device profile is cached under its uuid and under `name:<name>`. */
 export const deviceProfileKey = (id: string) => (isUuid(id) ? id.toLowerCase() : `name:${id}`)

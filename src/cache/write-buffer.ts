@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis'
-import { entityKeys, type EntityKeys } from './keys.ts'
+import type { RedisConnection } from '../redis-connection.ts'
+import { entityKeys, flushShardsKey, shardOf, type EntityKeys } from './keys.ts'
 import type { LuaScripts } from './lua-scripts.ts'
 import { rowsFromTriples, type DeadLetter, type VersionedRow } from './rows.ts'
 
@@ -20,7 +20,10 @@ export interface TakenBatch {
   retried: boolean
 }
 
-/** Counters (since the buffer was created) and gauges of one entity's buffer; README's "Metrics" lists them. */
+/**
+ * Counters (since the buffer was created) and gauges of one entity's buffer, summed over its shards
+ * (the failure streak and back-off: the longest of any shard); README's "Metrics" lists them.
+ */
 export interface BufferStats {
   accepted: number
   stale: number
@@ -41,46 +44,95 @@ export interface FlushFailure {
   delayMs: number
 }
 
+/** A conductor started with a FLUSH_SHARDS that would strand writes pending in the recorded shards. */
+export class ShardCountError extends Error {
+  override name = 'ShardCountError'
+}
+
 /**
- * The pending-write buffer of each entity: accepts versioned writes, hands batches to the flush and
- * takes them back once committed. Every step is one Lua script, so concurrent workers and conductors
- * never interleave inside one.
+ * The pending-write buffer of each entity, split by key hash into shards: accepts versioned writes,
+ * hands a shard's batches to its flush and takes them back once committed. Every step is one Lua
+ * script on one shard, so concurrent workers and conductors never interleave inside one.
  */
 export class WriteBuffer {
-  private readonly keysByEntity = new Map<string, EntityKeys>()
+  private readonly keysByShard = new Map<string, EntityKeys>()
+  /** Most unflushed keys of one shard: PENDING_MAX_KEYS spread over the shards. */
+  private readonly shardMaxKeys: number
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly scripts: LuaScripts,
     private readonly prefix: string,
     private readonly pendingMaxKeys: number,
-  ) {}
+    readonly shards: number,
+  ) {
+    this.shardMaxKeys = Math.ceil(pendingMaxKeys / shards)
+  }
 
-  keys(entity: string): EntityKeys {
-    let keys = this.keysByEntity.get(entity)
-    if (!keys) this.keysByEntity.set(entity, (keys = entityKeys(this.prefix, entity)))
+  keys(entity: string, shard: number): EntityKeys {
+    const id = `${entity}:${shard}`
+    let keys = this.keysByShard.get(id)
+    if (!keys) this.keysByShard.set(id, (keys = entityKeys(this.prefix, entity, shard)))
     return keys
   }
 
-  /**
-   * Accepts the writes whose version is newer than anything known of their key. `storedVersions`
-   * gives what PostgreSQL held for keys Redis knew nothing of (-1 for no row).
-   */
-  async accept(entity: string, writes: VersionedRow[], storedVersions?: Map<string, number>): Promise<AcceptOutcome> {
-    const keys = this.keys(entity)
-    const args = writes.flatMap((write) => [write.key, write.version, write.valueJson, storedVersions?.get(write.key) ?? ''])
-    const reply = (await this.scripts.run(
-      'accept',
-      [keys.pendingVersions, keys.pendingValues, keys.flushingVersions, keys.cacheVersions, keys.stats],
-      [this.pendingMaxKeys, ...args],
-    )) as number[]
-    const [accepted = 0, stale = 0, refused = 0, unflushed = 0, ...undecided] = reply
-    return { accepted, stale, refused, unflushed, undecided }
+  /** The keys of every shard of the entity. */
+  allKeys(entity: string): EntityKeys[] {
+    return Array.from({ length: this.shards }, (_, shard) => this.keys(entity, shard))
   }
 
-  /** Why writes of new keys are refused while `unflushed` keys wait for a flush; producers retry later. */
+  shardOf(key: string): number {
+    return shardOf(key, this.shards)
+  }
+
+  /** The items grouped by the shard of their key. */
+  byShard<T>(items: T[], keyOf: (item: T) => string): Map<number, T[]> {
+    const groups = new Map<number, T[]>()
+    for (const item of items) {
+      const shard = this.shardOf(keyOf(item))
+      const group = groups.get(shard)
+      if (group) group.push(item)
+      else groups.set(shard, [item])
+    }
+    return groups
+  }
+
+  /**
+   * Accepts the writes whose version is newer than anything known of their key, one script call per
+   * shard. `storedVersions` gives what PostgreSQL held for keys Redis knew nothing of (-1 for no row).
+   * `unflushed` is the fullest shard's count.
+   */
+  async accept(entity: string, writes: VersionedRow[], storedVersions?: Map<string, number>): Promise<AcceptOutcome> {
+    const indexed = writes.map((write, index) => ({ write, index }))
+    const outcomes = await Promise.all(
+      [...this.byShard(indexed, ({ write }) => write.key)].map(async ([shard, group]) => {
+        const keys = this.keys(entity, shard)
+        const args = group.flatMap(({ write }) => [write.key, write.version, write.valueJson, storedVersions?.get(write.key) ?? ''])
+        const reply = (await this.scripts.run(
+          'accept',
+          [keys.pendingVersions, keys.pendingValues, keys.flushingVersions, keys.cacheVersions, keys.stats],
+          [this.shardMaxKeys, ...args],
+        )) as number[]
+        const [accepted = 0, stale = 0, refused = 0, unflushed = 0, ...undecided] = reply
+        return { accepted, stale, refused, unflushed, undecided: undecided.map((position) => group[position]!.index) }
+      }),
+    )
+    const total: AcceptOutcome = { accepted: 0, stale: 0, refused: 0, unflushed: 0, undecided: [] }
+    for (const outcome of outcomes) {
+      total.accepted += outcome.accepted
+      total.stale += outcome.stale
+      total.refused += outcome.refused
+      total.unflushed = Math.max(total.unflushed, outcome.unflushed)
+      total.undecided.push(...outcome.undecided)
+    }
+    total.undecided.sort((a, b) => a - b)
+    return total
+  }
+
+  /** Why writes of new keys are refused while `unflushed` keys of their shard wait for a flush; producers retry later. */
   describeBackPressure(unflushed: number): string {
-    return `back-pressure: ${unflushed} keys accepted and not yet flushed to PostgreSQL, PENDING_MAX_KEYS is ${this.pendingMaxKeys}`
+    const limit = this.shards === 1 ? '' : ` in their shard, which holds at most ${this.shardMaxKeys} (FLUSH_SHARDS is ${this.shards})`
+    return `back-pressure: ${unflushed} keys accepted and not yet flushed to PostgreSQL${limit}, PENDING_MAX_KEYS is ${this.pendingMaxKeys}`
   }
 
   /** The back-pressure reason when the buffer is full, before a producer enqueues more; null while there is room. */
@@ -89,9 +141,9 @@ export class WriteBuffer {
     return unflushed >= this.pendingMaxKeys ? this.describeBackPressure(unflushed) : null
   }
 
-  /** The next batch to flush, with the lease `token`; null while another flush holds the lease. */
-  async takeBatch(entity: string, token: string, leaseMs: number, max: number): Promise<TakenBatch | null> {
-    const keys = this.keys(entity)
+  /** The next batch of the shard to flush, with the lease `token`; null while another flush holds the shard's lease. */
+  async takeBatch(entity: string, shard: number, token: string, leaseMs: number, max: number): Promise<TakenBatch | null> {
+    const keys = this.keys(entity, shard)
     const reply = (await this.scripts.run(
       'takeBatch',
       [keys.pendingVersions, keys.pendingValues, keys.flushingVersions, keys.flushingValues, keys.flushLock],
@@ -102,9 +154,9 @@ export class WriteBuffer {
     return { rows: rowsFromTriples(triples), retried: retried === 1 }
   }
 
-  /** Releases a committed batch; false when the lease was lost (its new holder releases the batch). */
-  async releaseBatch(entity: string, token: string, refused: DeadLetter[], deadLetterMax: number): Promise<boolean> {
-    const keys = this.keys(entity)
+  /** Releases a shard's committed batch; false when the lease was lost (its new holder releases the batch). */
+  async releaseBatch(entity: string, shard: number, token: string, refused: DeadLetter[], deadLetterMax: number): Promise<boolean> {
+    const keys = this.keys(entity, shard)
     const reply = await this.scripts.run(
       'releaseBatch',
       [keys.flushingVersions, keys.flushingValues, keys.cacheVersions, keys.cacheValues, keys.flushLock, keys.stats, keys.deadLetters, keys.flushBackoff],
@@ -114,11 +166,11 @@ export class WriteBuffer {
   }
 
   /**
-   * Records a failed flush transaction: drops the lease (the batch stays for the retry) and backs
-   * off, `firstDelayMs` doubled with each failure in a row, at most `maxDelayMs`.
+   * Records a failed flush transaction of a shard: drops the lease (the batch stays for the retry)
+   * and backs off, `firstDelayMs` doubled with each failure in a row, at most `maxDelayMs`.
    */
-  async flushFailed(entity: string, token: string, firstDelayMs: number, maxDelayMs: number): Promise<FlushFailure> {
-    const keys = this.keys(entity)
+  async flushFailed(entity: string, shard: number, token: string, firstDelayMs: number, maxDelayMs: number): Promise<FlushFailure> {
+    const keys = this.keys(entity, shard)
     const [streak, delayMs] = (await this.scripts.run('flushFailed', [keys.flushLock, keys.flushBackoff, keys.stats], [token, firstDelayMs, maxDelayMs])) as [
       number,
       number,
@@ -126,26 +178,82 @@ export class WriteBuffer {
     return { streak, delayMs }
   }
 
-  /** How long scheduled flushes still wait after a failure; 0 when they run. */
-  async flushBackoffMs(entity: string): Promise<number> {
-    return Math.max(0, await this.redis.pttl(this.keys(entity).flushBackoff))
+  /** How long scheduled flushes of the shard still wait after a failure; 0 when they run. */
+  async flushBackoffMs(entity: string, shard: number): Promise<number> {
+    return Math.max(0, await this.redis.pttl(this.keys(entity, shard).flushBackoff))
   }
 
   /** Drops every trace of the keys, pending or cached: their entity is gone. */
   async forget(entity: string, keys: string[]): Promise<void> {
-    if (keys.length === 0) return
-    const k = this.keys(entity)
-    await this.scripts.run('forget', [k.pendingVersions, k.pendingValues, k.flushingVersions, k.flushingValues, k.cacheVersions, k.cacheValues], keys)
+    await Promise.all(
+      [...this.byShard(keys, (key) => key)].map(([shard, group]) => {
+        const k = this.keys(entity, shard)
+        return this.scripts.run('forget', [k.pendingVersions, k.pendingValues, k.flushingVersions, k.flushingValues, k.cacheVersions, k.cacheValues], group)
+      }),
+    )
   }
 
-  /** Writes accepted and not yet released by a flush. */
-  async unflushedCount(entity: string): Promise<number> {
-    const stats = await this.stats(entity)
+  /** Writes accepted and not yet released by a flush, in every shard or in one. */
+  async unflushedCount(entity: string, shard?: number): Promise<number> {
+    const stats = shard === undefined ? await this.stats(entity) : await this.shardStats(this.keys(entity, shard))
     return stats.pending + stats.flushing
   }
 
   async stats(entity: string): Promise<BufferStats> {
-    const keys = this.keys(entity)
+    const shards = await Promise.all(this.allKeys(entity).map((keys) => this.shardStats(keys)))
+    const sum = (name: keyof BufferStats) => shards.reduce((total, shard) => total + shard[name], 0)
+    const longest = (name: keyof BufferStats) => Math.max(...shards.map((shard) => shard[name]))
+    return {
+      accepted: sum('accepted'),
+      stale: sum('stale'),
+      backPressured: sum('backPressured'),
+      flushed: sum('flushed'),
+      deadLettered: sum('deadLettered'),
+      flushFailures: sum('flushFailures'),
+      flushFailureStreak: longest('flushFailureStreak'),
+      flushBackoffMs: longest('flushBackoffMs'),
+      pending: sum('pending'),
+      flushing: sum('flushing'),
+    }
+  }
+
+  /** The newest dead letters first, from every shard. */
+  async deadLetters(entity: string, limit: number): Promise<DeadLetter[]> {
+    const lists = await Promise.all(this.allKeys(entity).map((keys) => this.redis.lrange(keys.deadLetters, 0, limit - 1)))
+    const letters = lists.flat().map((record) => JSON.parse(record) as DeadLetter)
+    return letters.sort((a, b) => b.at.localeCompare(a.at)).slice(0, limit)
+  }
+
+  /**
+   * Records this conductor's FLUSH_SHARDS for its prefix, or adopts a change of it. A key's shard
+   * depends on the count, so a change must not strand writes in shards no longer flushed: while any
+   * shard of the recorded count holds unflushed writes it throws a ShardCountError naming both
+   * counts. Otherwise it drops the cached rows of the old shards (a copy left behind would be read
+   * again, stale, after a change back) and records the new count. A prefix without a record (a fresh
+   * one, or one from before sharding) counts as one shard.
+   */
+  async adoptShardCount(bufferedEntities: readonly string[], cachedEntities: readonly string[]): Promise<void> {
+    const key = flushShardsKey(this.prefix)
+    const recorded = Number((await this.redis.get(key)) ?? 1)
+    if (recorded === this.shards) return
+    const old = new WriteBuffer(this.redis, this.scripts, this.prefix, this.pendingMaxKeys, recorded)
+    for (const entity of bufferedEntities) {
+      const unflushed = await old.unflushedCount(entity)
+      if (unflushed > 0) {
+        throw new ShardCountError(
+          `FLUSH_SHARDS is ${this.shards}, but the conductors of prefix ${this.prefix} split the buffer into ${recorded} shards, and ` +
+            `${unflushed} writes of ${entity} in them are not flushed yet. Run with FLUSH_SHARDS=${recorded} until they are ` +
+            `(stopping every conductor flushes them), then change it.`,
+        )
+      }
+    }
+    const stale = cachedEntities.flatMap((entity) => old.allKeys(entity).flatMap((keys) => [keys.cacheVersions, keys.cacheValues]))
+    // One key per call: on a Redis Cluster the shards live in different slots.
+    await Promise.all(stale.map((cacheKey) => this.redis.unlink(cacheKey)))
+    await this.redis.set(key, this.shards)
+  }
+
+  private async shardStats(keys: EntityKeys): Promise<BufferStats> {
     const [counters, pending, flushing, backoffTtl] = (await this.redis
       .multi()
       .hgetall(keys.stats)
@@ -169,11 +277,5 @@ export class WriteBuffer {
       pending,
       flushing,
     }
-  }
-
-  /** The newest dead letters first. */
-  async deadLetters(entity: string, limit: number): Promise<DeadLetter[]> {
-    const records = await this.redis.lrange(this.keys(entity).deadLetters, 0, limit - 1)
-    return records.map((record) => JSON.parse(record) as DeadLetter)
   }
 }

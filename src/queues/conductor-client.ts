@@ -25,7 +25,7 @@ import {
 
 export interface ConductorClientOptions {
   connection: ConnectionOptions
-  /** The conductor's CONDUCTOR_PREFIX. */
+  /** The BullMQ prefix: CONDUCTOR_PREFIX, or `{CONDUCTOR_PREFIX}` on a Redis Cluster (see queuePrefix). */
   prefix: string
   /** How long `call` waits for a read by default. */
   readTimeoutMs: number

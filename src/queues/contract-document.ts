@@ -21,7 +21,8 @@ export function contractDocument(): Record<string, unknown> {
     title: 'Cyborg Conductor job contract',
     version: CONTRACT_VERSION,
     description:
-      'BullMQ queues with prefix CONDUCTOR_PREFIX (default "cyborg"). Job data is JSON; unknown fields are ignored. ' +
+      'BullMQ queues with prefix CONDUCTOR_PREFIX (default "cyborg"); on a Redis Cluster (REDIS_CLUSTER_NODES set) the prefix is ' +
+      '"{CONDUCTOR_PREFIX}", in braces, so that each queue\'s keys share one slot. Job data is JSON; unknown fields are ignored. ' +
       'Invalid jobs fail without retry, with a reason naming the field and the problem. ' +
       'Commands fail with "<code>: <message>", code one of invalid, not_found, conflict, illegal_transition, unresolved; ' +
       'their results are the device profile and ARQ objects of the Cyborg v2 API.',

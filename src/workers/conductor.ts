@@ -1,7 +1,8 @@
 import { Queue, Worker, type Job } from 'bullmq'
-import { Redis } from 'ioredis'
 import { pino, type Logger } from 'pino'
 import type { Config } from '../config.ts'
+import { connectRedis, queuePrefix, type RedisConnection } from '../redis-connection.ts'
+import { viewKinds } from '../cache/view-cache.ts'
 import type { EntityCache } from '../cache/entity-cache.ts'
 import { openCache } from '../cache/open-cache.ts'
 import type { WriteBuffer } from '../cache/write-buffer.ts'
@@ -54,8 +55,8 @@ export class Conductor {
     private readonly config: Config,
     private readonly prisma: PrismaClient,
     private readonly ownsPrisma: boolean,
-    private readonly queueConnection: Redis,
-    private readonly commandConnection: Redis,
+    private readonly queueConnection: RedisConnection,
+    private readonly commandConnection: RedisConnection,
     private readonly log: Logger,
     metrics: ConductorMetrics | undefined,
     onFlushCommitted: FlushCommitListener | undefined,
@@ -86,17 +87,18 @@ export class Conductor {
     const commands = new CommandProcessor(new DeviceProfileService(prisma, caches.views), new ArqService(prisma, caches.views), new InventoryQueryService(prisma))
     const common = {
       connection: queueConnection,
-      prefix: config.CONDUCTOR_PREFIX,
+      prefix: queuePrefix(config),
       removeOnComplete: KEEP_COMPLETED,
       removeOnFail: KEEP_FAILED,
       lockDuration: config.JOB_LOCK_MS,
       stalledInterval: config.JOB_LOCK_MS,
     }
-    this.flushQueue = new Queue(FLUSH_QUEUE, { connection: queueConnection, prefix: config.CONDUCTOR_PREFIX })
+    this.flushQueue = new Queue(FLUSH_QUEUE, { connection: queueConnection, prefix: queuePrefix(config) })
     this.workers = [
       new Worker(WRITE_QUEUE, (job) => writes.process(job), { ...common, concurrency: config.WRITE_CONCURRENCY }),
       new Worker(READ_QUEUE, (job) => this.reads.process(job), { ...common, concurrency: config.READ_CONCURRENCY }),
-      new Worker(FLUSH_QUEUE, (job) => this.processFlush(job), { ...common, concurrency: entityNames.length }),
+      // Every shard of every entity can flush at once in one process; each shard's lease keeps it to one flush.
+      new Worker(FLUSH_QUEUE, (job) => this.processFlush(job), { ...common, concurrency: entityNames.length * config.FLUSH_SHARDS }),
       new Worker(INVENTORY_QUEUE, (job) => inventory.process(job), { ...common, concurrency: config.INVENTORY_CONCURRENCY }),
       new Worker(COMMAND_QUEUE, (job) => commands.process(job), { ...common, concurrency: config.COMMAND_CONCURRENCY }),
     ]
@@ -110,19 +112,36 @@ export class Conductor {
   static async start(options: ConductorOptions): Promise<Conductor> {
     const { config } = options
     const log = options.log ?? pino({ level: config.LOG_LEVEL })
-    const queueConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null })
-    const commandConnection = new Redis(config.REDIS_URL)
+    const commandConnection = connectRedis(config)
+    // Before any worker runs: a FLUSH_SHARDS that would strand pending writes stops the start here.
+    try {
+      await openCache(commandConnection, config).buffer.adoptShardCount(entityNames, [...entityNames, ...viewKinds])
+    } catch (error) {
+      commandConnection.disconnect()
+      throw error
+    }
+    const queueConnection = connectRedis(config, { maxRetriesPerRequest: null })
     const prisma = options.prisma ?? createPrismaClient(config.DATABASE_URL)
     const conductor = new Conductor(config, prisma, !options.prisma, queueConnection, commandConnection, log, options.metrics, options.onFlushCommitted)
     await conductor.schedule()
-    log.info({ prefix: config.CONDUCTOR_PREFIX, flushIntervalMs: config.FLUSH_INTERVAL_MS, flushBatchMax: config.FLUSH_BATCH_MAX }, 'conductor started')
+    log.info(
+      { prefix: config.CONDUCTOR_PREFIX, flushIntervalMs: config.FLUSH_INTERVAL_MS, flushBatchMax: config.FLUSH_BATCH_MAX, flushShards: config.FLUSH_SHARDS },
+      'conductor started',
+    )
     return conductor
   }
 
-  /** One job scheduler per entity: several conductors upsert the same one, so one flush job runs per interval. */
+  /**
+   * One job scheduler per shard of each entity, `flush:<entity>:<shard>`: several conductors upsert
+   * the same ones, so one flush job per shard runs per interval. Schedulers of shards no longer used
+   * (FLUSH_SHARDS lowered, or the unsharded `flush:<entity>` of earlier versions) are removed.
+   */
   private async schedule(): Promise<void> {
-    for (const entity of entityNames) {
-      const id = `flush:${entity}`
+    const wanted = entityNames.flatMap((entity) => Array.from({ length: this.config.FLUSH_SHARDS }, (_, shard) => ({ entity, shard, id: `flush:${entity}:${shard}` })))
+    for (const scheduler of await this.flushQueue.getJobSchedulers(0, -1)) {
+      if (!wanted.some(({ id }) => id === scheduler.key)) await this.flushQueue.removeJobScheduler(scheduler.key)
+    }
+    for (const { entity, shard, id } of wanted) {
       // BullMQ keeps the old schedule's offset when `every` changes, which can put the next flush up to
       // the old interval away: a scheduler of another interval is replaced, not updated.
       const current = await this.flushQueue.getJobScheduler(id)
@@ -130,19 +149,22 @@ export class Conductor {
       await this.flushQueue.upsertJobScheduler(
         id,
         { every: this.config.FLUSH_INTERVAL_MS },
-        { name: FLUSH_JOB, data: { entity }, opts: { removeOnComplete: { count: 100 }, removeOnFail: KEEP_FAILED } },
+        { name: FLUSH_JOB, data: { entity, shard }, opts: { removeOnComplete: { count: 100 }, removeOnFail: KEEP_FAILED } },
       )
     }
   }
 
   private async processFlush(job: Job): Promise<FlushOutcome | { backoffMs: number }> {
-    const entity = (job.data as { entity?: unknown }).entity
+    const { entity, shard } = job.data as { entity?: unknown; shard?: unknown }
     if (typeof entity !== 'string' || !isEntityName(entity)) throw new Error(`flush job without a registered entity: ${JSON.stringify(job.data)}`)
+    if (!Number.isInteger(shard) || (shard as number) < 0 || (shard as number) >= this.config.FLUSH_SHARDS) {
+      throw new Error(`flush job without a shard below FLUSH_SHARDS (${this.config.FLUSH_SHARDS}): ${JSON.stringify(job.data)}`)
+    }
     // After a failed flush (PostgreSQL down) the scheduled ones wait out the back-off rather than retry every interval.
-    const backoffMs = await this.buffer.flushBackoffMs(entity)
+    const backoffMs = await this.buffer.flushBackoffMs(entity, shard as number)
     if (backoffMs > 0) return { backoffMs }
-    const outcome = await this.flusher.flush(entity)
-    if (outcome.transactions > 0) this.log.debug({ entity, ...outcome }, 'flushed')
+    const outcome = await this.flusher.flush(entity, shard as number)
+    if (outcome.transactions > 0) this.log.debug({ entity, shard, ...outcome }, 'flushed')
     return outcome
   }
 
@@ -154,13 +176,15 @@ export class Conductor {
     await Promise.all(this.workers.map((worker) => worker.close()))
     const deadline = Date.now() + 2 * this.config.FLUSH_TIMEOUT_MS + 5000
     for (const entity of entityNames) {
-      while ((await this.buffer.unflushedCount(entity)) > 0 && Date.now() < deadline) {
-        const outcome = await this.flusher.flush(entity).catch((error: unknown) => {
-          this.log.error({ entity, err: error }, 'final flush failed; the batch stays in Redis for the next conductor')
-          return null
-        })
-        if (outcome === null) break
-        if (outcome.busy) await new Promise((resolve) => setTimeout(resolve, 50))
+      for (let shard = 0; shard < this.config.FLUSH_SHARDS; shard++) {
+        while ((await this.buffer.unflushedCount(entity, shard)) > 0 && Date.now() < deadline) {
+          const outcome = await this.flusher.flush(entity, shard).catch((error: unknown) => {
+            this.log.error({ entity, shard, err: error }, 'final flush failed; the batch stays in Redis for the next conductor')
+            return null
+          })
+          if (outcome === null) break
+          if (outcome.busy) await new Promise((resolve) => setTimeout(resolve, 50))
+        }
       }
     }
     await this.flushQueue.close()

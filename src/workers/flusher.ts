@@ -24,13 +24,14 @@ export interface FlushOutcome {
   transactions: number
   rows: number
   deadLettered: number
-  /** Another flush held the entity's lease, so this one did nothing. */
+  /** Another flush held the shard's lease, so this one did nothing. */
   busy: boolean
 }
 
 /** One committed flush transaction, for whoever measures the path from accept to durable. */
 export interface FlushCommit {
   entity: EntityName
+  shard: number
   /** The rows the transaction wrote (dead-lettered ones left out). */
   rows: VersionedRow[]
   startedAt: number
@@ -40,8 +41,8 @@ export interface FlushCommit {
 export type FlushCommitListener = (commit: FlushCommit) => void
 
 /**
- * Persists an entity's pending writes: takes a batch from Redis, writes it in ONE transaction, and
- * only then releases it. A failed transaction leaves the batch in Redis for the next flush; a crash
+ * Persists the pending writes of one shard of an entity: takes a batch from Redis, writes it in ONE
+ * transaction, and only then releases it. A failed transaction leaves the batch in Redis for the next flush; a crash
  * after the commit re-applies the same batch, which the version guard makes harmless.
  */
 export class Flusher {
@@ -58,13 +59,13 @@ export class Flusher {
    * Flushes batch after batch while full or retried batches come, so a backlog drains within one
    * flush job.
    */
-  async flush(entity: EntityName): Promise<FlushOutcome> {
+  async flush(entity: EntityName, shard: number): Promise<FlushOutcome> {
     const outcome: FlushOutcome = { transactions: 0, rows: 0, deadLettered: 0, busy: false }
     // The lease outlives the longest transaction (waiting for a connection, then running).
     const leaseMs = 2 * this.settings.timeoutMs + 5000
     for (;;) {
       const token = randomUUID()
-      const taken = await this.buffer.takeBatch(entity, token, leaseMs, this.settings.batchMax)
+      const taken = await this.buffer.takeBatch(entity, shard, token, leaseMs, this.settings.batchMax)
       if (taken === null) return { ...outcome, busy: true }
       const batch = taken.rows
       if (batch.length === 0) return outcome
@@ -74,21 +75,21 @@ export class Flusher {
       try {
         refused = await this.persist(entity, batch)
       } catch (error) {
-        const { streak, delayMs } = await this.buffer.flushFailed(entity, token, this.settings.retryFirstDelayMs, this.settings.retryMaxDelayMs)
+        const { streak, delayMs } = await this.buffer.flushFailed(entity, shard, token, this.settings.retryFirstDelayMs, this.settings.retryMaxDelayMs)
         this.log.warn(
-          { entity, rows: batch.length, attempt: streak, nextAttemptInMs: delayMs, reason: describeSqlError(error) },
+          { entity, shard, rows: batch.length, attempt: streak, nextAttemptInMs: delayMs, reason: describeSqlError(error) },
           'flush failed; the batch stays in Redis and is retried after a back-off',
         )
         throw error
       }
-      this.onCommitted?.({ entity, rows: written(batch, refused), startedAt, committedAt: Date.now() })
+      this.onCommitted?.({ entity, shard, rows: written(batch, refused), startedAt, committedAt: Date.now() })
       this.crashAt('after-commit')
       outcome.transactions += 1
       outcome.rows += batch.length - refused.length
       outcome.deadLettered += refused.length
       for (const letter of refused) this.log.warn({ entity, key: letter.key, version: letter.version, reason: letter.reason }, 'row refused by PostgreSQL, dead-lettered')
-      if (!(await this.buffer.releaseBatch(entity, token, refused, this.settings.deadLetterMax))) {
-        this.log.warn({ entity }, 'flush lease expired before release; its new holder re-applies and releases the batch')
+      if (!(await this.buffer.releaseBatch(entity, shard, token, refused, this.settings.deadLetterMax))) {
+        this.log.warn({ entity, shard }, 'flush lease expired before release; its new holder re-applies and releases the batch')
         return outcome
       }
       if (!taken.retried && batch.length < this.settings.batchMax) return outcome

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
+import { Cluster } from 'ioredis'
 import { pino } from 'pino'
 import { loadConfig, type Config } from '../../src/config.ts'
 import { openCache } from '../../src/cache/open-cache.ts'
 import { PrismaClient } from '../../src/generated/prisma/client.ts'
 import { ConductorClient } from '../../src/queues/conductor-client.ts'
 import { COMMAND_QUEUE, FLUSH_QUEUE, INVENTORY_QUEUE, READ_QUEUE, WRITE_QUEUE } from '../../src/queues/names.ts'
+import { connectRedis, queuePrefix, type RedisConnection } from '../../src/redis-connection.ts'
 import { Conductor } from '../../src/workers/conductor.ts'
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from './services.ts'
 import { waitFor } from './wait-for.ts'
@@ -37,23 +38,25 @@ export function countingPrisma(databaseUrl = TEST_DATABASE_URL) {
 }
 
 /**
- * One conductor (or none, with `start: false`) on the real services, plus a producer client,
- * and everything a test needs to clean up after itself.
+ * One conductor (or none, with `start: false`) on the real services (a Redis Cluster when the
+ * settings name REDIS_CLUSTER_NODES), plus a producer client, and everything a test needs to clean
+ * up after itself.
  */
 export async function startHarness(settings: Settings = {}, { start = true } = {}) {
   const config = testConfig(settings)
   const prefix = config.CONDUCTOR_PREFIX
   const { prisma, counts } = countingPrisma()
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null })
+  const redis = connectRedis(config, { maxRetriesPerRequest: null })
   const log = pino({ level: config.LOG_LEVEL })
   let conductor = start ? await Conductor.start({ config, prisma, log }) : undefined
-  const client = new ConductorClient({ connection: redis, prefix, readTimeoutMs: config.READ_TIMEOUT_MS })
+  const queues = { connection: redis, prefix: queuePrefix(config) }
+  const client = new ConductorClient({ ...queues, readTimeoutMs: config.READ_TIMEOUT_MS })
   const { buffer, cache } = openCache(redis, config)
-  const writeQueue = new Queue(WRITE_QUEUE, { connection: redis, prefix })
-  const readQueue = new Queue(READ_QUEUE, { connection: redis, prefix })
-  const flushQueue = new Queue(FLUSH_QUEUE, { connection: redis, prefix })
-  const inventoryQueue = new Queue(INVENTORY_QUEUE, { connection: redis, prefix })
-  const commandQueue = new Queue(COMMAND_QUEUE, { connection: redis, prefix })
+  const writeQueue = new Queue(WRITE_QUEUE, queues)
+  const readQueue = new Queue(READ_QUEUE, queues)
+  const flushQueue = new Queue(FLUSH_QUEUE, queues)
+  const inventoryQueue = new Queue(INVENTORY_QUEUE, queues)
+  const commandQueue = new Queue(COMMAND_QUEUE, queues)
 
   let closed = false
   const harness = {
@@ -106,9 +109,9 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
         return state === 'completed' ? { returnvalue: job.returnvalue } : { failedReason: job.failedReason }
       }, `job ${jobId} on ${queue.name} to finish`)
     },
-    /** The scheduler's first flush runs at once; tests that need writes to stay pending wait it out. */
+    /** The schedulers' first flushes (one per shard) run at once; tests that need writes to stay pending wait them out. */
     async waitForFirstFlush(): Promise<void> {
-      await waitFor(async () => (await flushQueue.getJobCounts('completed')).completed! > 0, 'the first scheduled flush')
+      await waitFor(async () => (await flushQueue.getJobCounts('completed')).completed! >= config.FLUSH_SHARDS, 'the first scheduled flushes')
     },
     async waitForFlushed(entity = 'usage'): Promise<void> {
       await waitFor(async () => (await buffer.unflushedCount(entity)) === 0, 'every accepted write to be flushed')
@@ -127,7 +130,9 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
       await prisma.deployableUsage.deleteMany({ where: { deployableUuid: { in: await deployableUuidsOf(prisma, prefix) } } })
       await prisma.device.deleteMany({ where: { hostname: { startsWith: prefix } } })
       await prisma.$disconnect()
+      // The queues' keys start with the braced prefix on a cluster.
       await deleteKeys(redis, `${prefix}:*`)
+      await deleteKeys(redis, `{${prefix}}:*`)
       await redis.quit()
     },
   }
@@ -141,13 +146,16 @@ async function deployableUuidsOf(prisma: PrismaClient, prefix: string): Promise<
   return deployables.map((deployable) => deployable.uuid)
 }
 
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-    cursor = next
-    if (keys.length > 0) await redis.unlink(...keys)
-  } while (cursor !== '0')
+/** Deletes the keys matching `pattern`, on every master of a cluster; one key per call, as their slots differ. */
+async function deleteKeys(redis: RedisConnection, pattern: string): Promise<void> {
+  for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) {
+    let cursor = '0'
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+      cursor = next
+      await Promise.all(keys.map((key) => redis.unlink(key)))
+    } while (cursor !== '0')
+  }
 }
 
 /**

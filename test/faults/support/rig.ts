@@ -25,7 +25,7 @@ export async function startRig(settings: ConductorSettings) {
   // Reconnects by itself while the private Redis restarts.
   connection.on('error', () => {})
   // Only read (stats, counts): the limit matters to accepting writes alone.
-  const { buffer } = openCache(connection, { CONDUCTOR_PREFIX: prefix, PENDING_MAX_KEYS: 1 })
+  const { buffer } = openCache(connection, { CONDUCTOR_PREFIX: prefix, PENDING_MAX_KEYS: 1, FLUSH_SHARDS: 1 })
   const writeQueue = new Queue(WRITE_QUEUE, { connection, prefix })
   const conductors: ConductorProcess[] = []
   const agents: Agents[] = []
