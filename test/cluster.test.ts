@@ -1,10 +1,10 @@
 import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
-import { WRITE_BATCH_JOB, WRITE_JOB } from '../src/queues/names.ts'
 import { Conductor } from '../src/workers/conductor.ts'
 import type { FlushCommit } from '../src/workers/flusher.ts'
 import { startApi, type StartedApi } from './support/api.ts'
 import { shuffled, startHarness, type Harness, type Settings } from './support/harness.ts'
+import { raceOutOfOrder } from './support/out-of-order-race.ts'
 import { startRedisCluster, type RedisCluster } from './support/redis-cluster.ts'
 
 // The core semantics again, on a private 3-master Redis Cluster: every Lua script's keys share one
@@ -31,34 +31,12 @@ test('out-of-order writes racing the flushes of 3 shards coalesce to the highest
   const h = (harness = await onCluster({ FLUSH_SHARDS: '3', WRITE_CONCURRENCY: '16', FLUSH_INTERVAL_MS: '50', FLUSH_BATCH_MAX: '7' }))
   expect(await h.redis.exists(`{${h.prefix}}:conductor-flush:repeat`)).toBe(1)
   const keys = Array.from({ length: 30 }, (_, i) => h.key(i))
-  const writes = shuffled(
-    keys.flatMap((key) => Array.from({ length: 50 }, (_, i) => ({ entity: 'usage', key, version: i + 1, value: { version: i + 1 } }))),
-    5,
-  )
-  const jobs = []
-  for (let i = 0; i < writes.length; i += 10) {
-    const chunk = writes.slice(i, i + 10)
-    if ((i / 10) % 2 === 0) jobs.push(...chunk.map((data) => ({ name: WRITE_JOB, data })))
-    else jobs.push({ name: WRITE_BATCH_JOB, data: { writes: chunk } })
-  }
-  const adding = h.writeQueue.addBulk(jobs)
-  const seen = new Map<string, number>()
-  let done = false
-  void adding.then(() => h.waitForJobsDone(h.writeQueue, 'the write jobs')).finally(() => (done = true))
-  while (!done) {
-    for (const key of keys) {
-      const read = await h.cache.read('usage', key)
-      if (!read) continue
-      expect(read.version).toBeGreaterThanOrEqual(seen.get(key) ?? 0)
-      seen.set(key, read.version)
-    }
-  }
-  await h.waitForFlushed()
+  const sent = await raceOutOfOrder(h, keys, 50, 5)
 
   const stored = await h.storedRows()
   for (const key of keys) expect(stored.get(key)).toEqual({ version: 50, metrics: { version: 50 } })
   const stats = await h.buffer.stats('usage')
-  expect(stats.accepted + stats.stale).toBe(writes.length)
+  expect(stats.accepted + stats.stale).toBe(sent)
   for (const shard of [0, 1, 2]) expect(Number(await h.redis.hget(h.buffer.keys('usage', shard).stats, 'flushed'))).toBeGreaterThan(0)
 })
 

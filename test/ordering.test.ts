@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from 'vitest'
-import { WRITE_BATCH_JOB, WRITE_JOB } from '../src/queues/names.ts'
 import { EntityStore } from '../src/workers/entity-store.ts'
-import { shuffled, startHarness, type Harness } from './support/harness.ts'
+import { startHarness, type Harness } from './support/harness.ts'
+import { raceOutOfOrder } from './support/out-of-order-race.ts'
 
 let harness: Harness
 afterEach(() => harness?.close())
@@ -9,33 +9,7 @@ afterEach(() => harness?.close())
 test('versions delivered out of order to concurrent workers never let an older version win, in Redis or PostgreSQL', async () => {
   harness = await startHarness({ WRITE_CONCURRENCY: '16', FLUSH_INTERVAL_MS: '50', FLUSH_BATCH_MAX: '7' })
   const keys = Array.from({ length: 20 }, (_, i) => harness.key(i))
-  const writes = shuffled(
-    keys.flatMap((key) => Array.from({ length: 200 }, (_, i) => ({ entity: 'usage', key, version: i + 1, value: { version: i + 1 } }))),
-    11,
-  )
-  // Half as single writes, half as small batches, all racing each other and the flushes.
-  const jobs = []
-  for (let i = 0; i < writes.length; i += 10) {
-    const chunk = writes.slice(i, i + 10)
-    if ((i / 10) % 2 === 0) jobs.push(...chunk.map((data) => ({ name: WRITE_JOB, data })))
-    else jobs.push({ name: WRITE_BATCH_JOB, data: { writes: chunk } })
-  }
-  const adding = harness.writeQueue.addBulk(jobs)
-
-  // While the race runs, the version Redis serves for a key only ever moves forward.
-  const seen = new Map<string, number>()
-  let done = false
-  void adding.then(() => harness.waitForJobsDone(harness.writeQueue, 'the write jobs')).finally(() => (done = true))
-  while (!done) {
-    for (const key of keys) {
-      const read = await harness.cache.read('usage', key)
-      if (!read) continue
-      expect(read.version).toBeGreaterThanOrEqual(seen.get(key) ?? 0)
-      expect(read.value).toEqual({ version: read.version })
-      seen.set(key, read.version)
-    }
-  }
-  await harness.waitForFlushed()
+  const sent = await raceOutOfOrder(harness, keys, 200, 11)
 
   const stored = await harness.storedRows()
   for (const key of keys) {
@@ -43,7 +17,7 @@ test('versions delivered out of order to concurrent workers never let an older v
     expect(await harness.cache.read('usage', key)).toEqual({ source: 'cache', version: 200, value: { version: 200 } })
   }
   const stats = await harness.buffer.stats('usage')
-  expect(stats.accepted + stats.stale).toBe(writes.length)
+  expect(stats.accepted + stats.stale).toBe(sent)
 })
 
 test('the SQL upsert itself refuses to move a row backwards', async () => {
