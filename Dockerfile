@@ -4,10 +4,10 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma ./prisma
-COPY src/config.ts ./src/config.ts
-# postinstall generates the Prisma client, which needs the schema and the config module above.
-RUN npm ci --omit=dev && npm cache clean --force
+# postinstall generates the Prisma client; prisma.config.ts reads the conductor's configuration module,
+# which imports from the rest of src/.
 COPY src ./src
+RUN npm ci --omit=dev && npm cache clean --force
 COPY docs ./docs
 ENV HOST=0.0.0.0 PORT=6666
 EXPOSE 6666
