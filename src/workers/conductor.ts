@@ -4,7 +4,7 @@ import type { Config } from '../config.ts'
 import { connectRedis, queuePrefix, type RedisConnection } from '../redis-connection.ts'
 import { viewKinds } from '../cache/view-cache.ts'
 import type { EntityCache } from '../cache/entity-cache.ts'
-import { openCache } from '../cache/open-cache.ts'
+import { openCache, type CacheAccess } from '../cache/open-cache.ts'
 import type { WriteBuffer } from '../cache/write-buffer.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import type { ConductorMetrics } from '../metrics/conductor-metrics.ts'
@@ -57,12 +57,12 @@ export class Conductor {
     private readonly ownsPrisma: boolean,
     private readonly queueConnection: RedisConnection,
     private readonly commandConnection: RedisConnection,
+    caches: CacheAccess,
     private readonly log: Logger,
     metrics: ConductorMetrics | undefined,
     onFlushCommitted: FlushCommitListener | undefined,
   ) {
     const store = new EntityStore()
-    const caches = openCache(commandConnection, config)
     this.buffer = caches.buffer
     this.cache = caches.cache
     const readThrough = new ReadThrough(prisma, store, this.cache)
@@ -113,16 +113,17 @@ export class Conductor {
     const { config } = options
     const log = options.log ?? pino({ level: config.LOG_LEVEL })
     const commandConnection = connectRedis(config)
+    const caches = openCache(commandConnection, config)
     // Before any worker runs: a FLUSH_SHARDS that would strand pending writes stops the start here.
     try {
-      await openCache(commandConnection, config).buffer.adoptShardCount(entityNames, [...entityNames, ...viewKinds])
+      await caches.buffer.adoptShardCount(entityNames, [...entityNames, ...viewKinds])
     } catch (error) {
       commandConnection.disconnect()
       throw error
     }
     const queueConnection = connectRedis(config, { maxRetriesPerRequest: null })
     const prisma = options.prisma ?? createPrismaClient(config.DATABASE_URL)
-    const conductor = new Conductor(config, prisma, !options.prisma, queueConnection, commandConnection, log, options.metrics, options.onFlushCommitted)
+    const conductor = new Conductor(config, prisma, !options.prisma, queueConnection, commandConnection, caches, log, options.metrics, options.onFlushCommitted)
     await conductor.schedule()
     log.info(
       { prefix: config.CONDUCTOR_PREFIX, flushIntervalMs: config.FLUSH_INTERVAL_MS, flushBatchMax: config.FLUSH_BATCH_MAX, flushShards: config.FLUSH_SHARDS },
