@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { parse } from 'pg-connection-string'
-import { connectRedis, type RedisTarget } from './redis-connection.ts'
+import { connectRedis, type RedisTarget } from './redis/connection.ts'
 
 export class ServiceUnavailableError extends Error {
   override name = 'ServiceUnavailableError'

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino'
 import type { AcceleratorDriver } from '../drivers/accelerator-driver.ts'
-import type { ConductorClient } from '../queues/conductor-client.ts'
-import { deployableUuid } from '../queues/name-uuid.ts'
+import type { ConductorClient } from '../queues/client/conductor-client.ts'
+import { deployableUuid } from '../queues/contract/name-uuid.ts'
+import { BackPressureError } from '../queues/client/back-pressure-error.ts'
 
 /** What an agent sends through: the conductor's client, or anything that takes the same two calls. */
 export type AgentTransport = Pick<ConductorClient, 'reportInventory' | 'castBatch'>
@@ -24,6 +25,8 @@ export class Agent {
   private readonly timers: NodeJS.Timeout[] = []
   private readonly running = new Set<Promise<unknown>>()
   private lastVersion = 0
+  /** Set by back-pressure: no report before this time (the conductor's Retry-After). */
+  private quietUntil = 0
 
   constructor(private readonly options: AgentOptions) {}
 
@@ -55,15 +58,26 @@ export class Agent {
     await Promise.allSettled(this.running)
   }
 
-  /** Runs `report` every `intervalMs`, skipping a beat rather than overlapping a slow report. */
+  /**
+   * Runs `report` every `intervalMs`, skipping a beat rather than overlapping a slow report. When the
+   * conductor pushes back, every report waits its Retry-After: the next one carries newer values anyway.
+   */
   private every(intervalMs: number, report: () => Promise<unknown>): void {
     let busy = false
     this.timers.push(
       setInterval(() => {
-        if (busy) return
+        if (busy || Date.now() < this.quietUntil) return
         busy = true
         const run = report()
-          .catch((error: unknown) => this.options.log.warn({ err: error, hostname: this.options.hostname }, 'report failed; retrying at the next interval'))
+          .catch((error: unknown) => {
+            if (error instanceof BackPressureError) {
+              this.quietUntil = Date.now() + error.retryAfterSeconds * 1000
+              this.options.log.info(
+                { hostname: this.options.hostname, retryAfterSeconds: error.retryAfterSeconds, reason: error.message },
+                'the conductor is behind; backing off',
+              )
+            } else this.options.log.warn({ err: error, hostname: this.options.hostname }, 'report failed; retrying at the next interval')
+          })
           .finally(() => {
             busy = false
             this.running.delete(run)

@@ -1,4 +1,4 @@
-import type { RedisConnection } from '../redis-connection.ts'
+import type { RedisConnection } from '../redis/connection.ts'
 
 /** A host's inventory as PostgreSQL holds it, with the row ids reconciliation needs. */
 export interface StoredHost {
@@ -15,6 +15,8 @@ export interface StoredDevice {
   model: string
   std_board_info: unknown
   vendor_board_info: string
+  /** `maintaining` (disabled by an operator) or `enabled`; trees cached before it was kept have none: enabled. */
+  status?: string
   cpid: { id: number; cpid_type: string; cpid_info: string }
   deployables: StoredDeployable[]
 }

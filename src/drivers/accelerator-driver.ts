@@ -1,12 +1,16 @@
-import type { DriverDevice } from '../queues/inventory.ts'
+import type { DriverDevice } from '../queues/contract/inventory.ts'
 
-/** Usage metrics of one deployable, sampled by its driver: the value of a `usage` write. */
+/**
+ * Usage metrics of one deployable, sampled by its driver: the value of a `usage` write. Only the count
+ * in use is always known; a real driver leaves out what its hardware does not tell (a GPU passed
+ * through to a guest is invisible to nvidia-smi).
+ */
 export interface UsageMetrics {
   accelerators_in_use: number
-  utilization_percent: number
-  memory_used_mib: number
-  power_w: number
-  temperature_c: number
+  utilization_percent?: number
+  memory_used_mib?: number
+  power_w?: number
+  temperature_c?: number
 }
 
 export interface DeployableStats {

@@ -1,9 +1,10 @@
 import type { Job, Queue, Worker } from 'bullmq'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { BufferStats, WriteBuffer } from '../cache/write-buffer.ts'
-import { entityNames } from '../queues/entities.ts'
-import { FLUSH_QUEUE } from '../queues/names.ts'
-import type { FlushOutcome } from '../workers/flusher.ts'
+import type { BufferStats, WriteBuffer } from '../buffer/write-buffer.ts'
+import { entityNames } from '../queues/contract/entities.ts'
+import { FLUSH_QUEUE } from '../queues/contract/names.ts'
+import type { FlushOutcome } from '../buffer/flusher.ts'
+import type { DurabilityReport } from '../redis/durability.ts'
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const
 
@@ -65,13 +66,14 @@ export class ConductorMetrics {
   watchWorker(worker: Worker): void {
     worker.on('completed', (job: Job, result: unknown) => {
       this.jobsProcessed.inc({ queue: worker.name, name: job.name })
-      if (worker.name === FLUSH_QUEUE) this.observeFlush(job, result as FlushOutcome)
+      if (worker.name === FLUSH_QUEUE && result) this.observeFlush(job, result as FlushOutcome | { backoffMs: number })
     })
     worker.on('failed', (job) => this.jobsFailed.inc({ queue: worker.name, name: job?.name ?? 'unknown' }))
   }
 
-  private observeFlush(job: Job, outcome: FlushOutcome): void {
-    if (outcome.transactions === 0) return
+  private observeFlush(job: Job, outcome: FlushOutcome | { backoffMs: number }): void {
+    // A flush that waited out a back-off wrote nothing: it is no sample of a flush's duration or size.
+    if (!('transactions' in outcome) || outcome.transactions === 0) return
     const entity = String((job.data as { entity?: unknown }).entity)
     if (job.processedOn !== undefined && job.finishedOn !== undefined) this.flushDuration.observe({ entity }, (job.finishedOn - job.processedOn) / 1000)
     this.flushBatchSize.observe({ entity }, outcome.rows + outcome.deadLettered)
@@ -79,6 +81,16 @@ export class ConductorMetrics {
 
   cacheRead(kind: string, hit: boolean): void {
     this.cacheRequests.inc({ kind, result: hit ? 'hit' : 'miss' })
+  }
+
+  /** The durability mode the conductor runs with and Redis's appendfsync, as a gauge of 1 (DURABILITY). */
+  durability(report: DurabilityReport): void {
+    new Gauge({
+      name: 'cyborg_redis_durability',
+      help: 'The DURABILITY mode and the appendfsync Redis reported at start-up; always 1',
+      labelNames: ['mode', 'appendfsync'],
+      registers: [this.registry],
+    }).set({ mode: report.mode, appendfsync: report.appendfsync }, 1)
   }
 
   /** Gauges read from Redis at each scrape: queue depths and the write buffer's counters. */
@@ -96,7 +108,12 @@ export class ConductorMetrics {
       },
     })
     const stats = () => Promise.all(entityNames.map(async (entity) => ({ entity, stats: await buffer.stats(entity) })))
-    const bufferGauge = <L extends string>(name: string, help: string, labelNames: L[], record: (gauge: Gauge<L>, entity: string, stats: BufferStats) => void) =>
+    const bufferGauge = <L extends string>(
+      name: string,
+      help: string,
+      labelNames: L[],
+      record: (gauge: Gauge<L>, entity: string, stats: BufferStats) => void,
+    ) =>
       new Gauge({
         name,
         help,
@@ -131,9 +148,14 @@ export class ConductorMetrics {
         gauge.set({ entity, count: 'streak' }, s.flushFailureStreak)
       },
     )
-    bufferGauge('cyborg_flush_backoff_seconds', 'How long scheduled flushes of the entity still wait after failures before the next attempt', ['entity'], (gauge, entity, s) => {
-      gauge.set({ entity }, s.flushBackoffMs / 1000)
-    })
+    bufferGauge(
+      'cyborg_flush_backoff_seconds',
+      'How long scheduled flushes of the entity still wait after failures before the next attempt',
+      ['entity'],
+      (gauge, entity, s) => {
+        gauge.set({ entity }, s.flushBackoffMs / 1000)
+      },
+    )
     bufferGauge(
       'cyborg_write_coalescing_ratio',
       'Share of writes that never became a row write of their own (dropped as stale or coalesced in the buffer): 1 - flushed / (accepted + stale)',

@@ -1,120 +1,62 @@
-import { UnrecoverableError, type Job } from 'bullmq'
-import type { VersionedRow } from '../cache/rows.ts'
-import type { AcceptOutcome, WriteBuffer } from '../cache/write-buffer.ts'
-import { describeIssues, writeBatchEnvelopeSchema, writeSchema, type WriteResult } from '../queues/contract.ts'
-import type { EntityName } from '../queues/entities.ts'
-import { WRITE_BATCH_JOB, WRITE_JOB, WRITE_QUEUE } from '../queues/names.ts'
-import type { ReadThrough } from './read-through.ts'
-import { describeSqlError } from './sql-state.ts'
+import type { PreparedWrite, WriteIntake } from '../buffer/write-intake.ts'
+import type { DeadLetter } from '../buffer/rows.ts'
+import { WRITE_BATCH_JOB, WRITE_JOB, WRITE_QUEUE } from '../queues/contract/names.ts'
+import { WriteValidator } from '../queues/contract/write-validator.ts'
+import { INVALID_LISTED_MAX, REASON_MAX_CHARS, writeBatchEnvelopeSchema, writeSchema, type Write, type WriteResult } from '../queues/contract/writes.ts'
+import { InvalidJobError } from './invalid-job-error.ts'
+import { JobRouter, route } from './job-router.ts'
 
-// One Lua call accepts at most this many writes, so a 10,000-write batch never blocks Redis for long.
-const ACCEPT_CHUNK = 1000
+/**
+ * `write` and `write-batch` jobs: validated here, once, then handed to the write intake. The invalid
+ * writes of a batch are answered by index while the valid ones are accepted.
+ */
+export class WriteProcessor extends JobRouter {
+  private readonly validator = new WriteValidator()
 
-type ParsedWrite = { entity: EntityName; row: VersionedRow }
-
-/** Processes `write` and `write-batch` jobs: validates them and accepts them into the pending buffer. */
-export class WriteProcessor {
-  constructor(
-    private readonly buffer: WriteBuffer,
-    private readonly readThrough: ReadThrough,
-    private readonly valueMaxBytes: number,
-  ) {}
-
-  async process(job: Job): Promise<WriteResult> {
-    if (job.name === WRITE_JOB) {
-      const write = this.parse(job.data)
-      if (typeof write === 'string') throw new UnrecoverableError(`invalid write: ${write}`)
-      return this.acceptAll([write])
-    }
-    if (job.name === WRITE_BATCH_JOB) return this.processBatch(job.data)
-    throw new UnrecoverableError(
-      `unknown job name ${JSON.stringify(job.name)} on ${WRITE_QUEUE}: expected "${WRITE_JOB}" or "${WRITE_BATCH_JOB}"`,
-    )
+  constructor(private readonly intake: WriteIntake) {
+    super(WRITE_QUEUE, {
+      [WRITE_JOB]: route(writeSchema, 'invalid write', (write) => this.single(write)),
+      [WRITE_BATCH_JOB]: route(writeBatchEnvelopeSchema, 'invalid write-batch', ({ writes }) => this.batch(writes)),
+    })
   }
 
-  private async processBatch(data: unknown): Promise<WriteResult> {
-    const envelope = writeBatchEnvelopeSchema.safeParse(data)
-    if (!envelope.success) throw new UnrecoverableError(`invalid write-batch: ${describeIssues(envelope.error)}`)
-    const valid: ParsedWrite[] = []
-    const invalid: WriteResult['invalid'] & {} = []
-    envelope.data.writes.forEach((entry, index) => {
-      const write = this.parse(entry, ['writes', index])
-      if (typeof write === 'string') invalid.push({ index, reason: write })
-      else valid.push(write)
-    })
+  private async single(write: Write): Promise<WriteResult> {
+    const prepared = this.intake.prepare(write)
+    if (typeof prepared === 'string') throw new InvalidJobError(`invalid write: ${prepared}`)
+    return this.intake.accept([prepared])
+  }
+
+  private async batch(entries: unknown[]): Promise<WriteResult> {
+    const valid: PreparedWrite[] = []
+    const invalid: NonNullable<WriteResult['invalid']> = []
+    for (let index = 0; index < entries.length; index++) {
+      const path = ['writes', index]
+      const write = this.validator.check(entries[index], path)
+      const prepared = typeof write === 'string' ? write : this.intake.prepare(write, path)
+      if (typeof prepared === 'string') invalid.push({ index, reason: shortened(prepared) })
+      else valid.push(prepared)
+    }
     if (valid.length === 0) {
       const reasons = invalid.slice(0, 10).map((entry) => entry.reason)
-      throw new UnrecoverableError(
-        `invalid write-batch: none of its ${invalid.length} writes is valid: ${reasons.join('; ')}${invalid.length > 10 ? '; …' : ''}`,
-      )
+      throw new InvalidJobError(`invalid write-batch: none of its ${invalid.length} writes is valid: ${reasons.join('; ')}${invalid.length > 10 ? '; …' : ''}`)
     }
-    const result = await this.acceptAll(valid)
-    return invalid.length > 0 ? { ...result, invalid } : result
+    const result = await this.intake.accept(valid)
+    return invalid.length > 0 ? { ...result, invalid: invalid.slice(0, INVALID_LISTED_MAX) } : result
   }
+}
 
-  /** A valid write, or the reason it is not. */
-  private parse(data: unknown, path: (string | number)[] = []): ParsedWrite | string {
-    const parsed = writeSchema.safeParse(data)
-    if (!parsed.success) return describeIssues(parsed.error, path)
+function shortened(reason: string): string {
+  return reason.length <= REASON_MAX_CHARS ? reason : `${reason.slice(0, REASON_MAX_CHARS - 1)}…`
+}
+
+/** The writes of a `write` or `write-batch` job's data, as dead letters with `reason` (entries that are no write left out). */
+export function deadLettersOf(data: unknown, reason: string): DeadLetter[] {
+  const entries = Array.isArray((data as { writes?: unknown } | null)?.writes) ? (data as { writes: unknown[] }).writes : [data]
+  const at = new Date().toISOString()
+  return entries.flatMap((entry) => {
+    const parsed = writeSchema.safeParse(entry)
+    if (!parsed.success) return []
     const { entity, key, version, value } = parsed.data
-    const valueJson = JSON.stringify(value)
-    const bytes = Buffer.byteLength(valueJson)
-    if (bytes > this.valueMaxBytes) {
-      return `${[...path, 'value'].join('.')}: ${bytes} bytes of JSON, more than the ${this.valueMaxBytes} allowed (WRITE_VALUE_MAX_BYTES)`
-    }
-    return { entity: entity as EntityName, row: { key, version, valueJson } }
-  }
-
-  /**
-   * Accepts the writes chunk by chunk. Writes refused by back-pressure fail the job after the rest
-   * are accepted; BullMQ retries it, and the writes accepted the first time then count as stale.
-   */
-  private async acceptAll(writes: ParsedWrite[]): Promise<WriteResult> {
-    const result = { accepted: 0, stale: 0 }
-    let refused = 0
-    let backPressure = ''
-    const byEntity = new Map<EntityName, ParsedWrite[]>()
-    for (const write of writes) {
-      const group = byEntity.get(write.entity)
-      if (group) group.push(write)
-      else byEntity.set(write.entity, [write])
-    }
-    for (const [entity, entityWrites] of byEntity) {
-      for (let start = 0; start < entityWrites.length; start += ACCEPT_CHUNK) {
-        const rows = entityWrites.slice(start, start + ACCEPT_CHUNK).map((write) => write.row)
-        const outcome = await this.acceptChunk(entity, rows)
-        result.accepted += outcome.accepted
-        result.stale += outcome.stale
-        if (outcome.refused > 0) {
-          refused += outcome.refused
-          backPressure = this.buffer.describeBackPressure(outcome.unflushed)
-        }
-      }
-    }
-    if (refused > 0) {
-      throw new Error(`${backPressure}: ${refused} of ${writes.length} writes refused (${result.accepted} accepted, ${result.stale} stale); retry later`)
-    }
-    return result
-  }
-
-  private async acceptChunk(entity: EntityName, rows: VersionedRow[]): Promise<Omit<AcceptOutcome, 'undecided'>> {
-    const first = await this.buffer.accept(entity, rows)
-    if (first.undecided.length === 0) return first
-    // Keys Redis knows nothing of: their stored version is read from PostgreSQL (and cached).
-    const undecided = first.undecided.map((index) => rows[index]!)
-    const stored = await this.readThrough.load(entity, undecided.map((row) => row.key)).catch((error: unknown) => {
-      throw new Error(
-        `${undecided.length} writes of keys Redis does not know need their stored version, and reading it from PostgreSQL failed (${describeSqlError(error)}); retry later`,
-        { cause: error },
-      )
-    })
-    const storedVersions = new Map(undecided.map((row) => [row.key, stored.get(row.key)?.version ?? -1]))
-    const second = await this.buffer.accept(entity, undecided, storedVersions)
-    return {
-      accepted: first.accepted + second.accepted,
-      stale: first.stale + second.stale,
-      refused: first.refused + second.refused,
-      unflushed: second.unflushed,
-    }
-  }
+    return [{ entity, key, version, value, reason, at }]
+  })
 }

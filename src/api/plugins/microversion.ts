@@ -34,26 +34,33 @@ export default fp(async function microversion(app: FastifyInstance) {
       'OpenStack-API-Maximum-Version': `2.${MAX_MINOR}`,
       Vary: 'OpenStack-API-Version',
     })
-    const minor = requestedMinor(request.headers[VERSION_HEADER])
+    const minor = parseMicroversion(request.headers[VERSION_HEADER])
     reply.header('OpenStack-API-Version', `accelerator 2.${minor}`)
     request.apiMinor = minor
   })
 })
 
-function requestedMinor(header: string | string[] | undefined): number {
+/** The minor number an `OpenStack-API-Version` header asks for; a header outside the range throws a 406. */
+export function parseMicroversion(header: string | string[] | undefined): number {
   if (header === undefined) return MIN_MINOR
   const words = String(header).trim().split(/\s+/)
   const version = words.length === 2 && words[0]!.toLowerCase() === 'accelerator' ? words[1]! : words.length === 1 ? words[0]! : ''
   if (version.toLowerCase() === 'latest') return MAX_MINOR
   const match = /^(\d+)\.(\d+)$/.exec(version)
-  if (!match) throw notAcceptable(`Invalid value for OpenStack-API-Version header: ${JSON.stringify(String(header))}; send "accelerator 2.<minor>" within ${RANGE}, or "accelerator latest"`)
+  if (!match)
+    throw notAcceptable(
+      `Invalid value for OpenStack-API-Version header: ${JSON.stringify(String(header))}; send "accelerator 2.<minor>" within ${RANGE}, or "accelerator latest"`,
+    )
   const [major, minor] = [Number(match[1]), Number(match[2])]
-  if (major !== 2) throw notAcceptable(`Version ${version} was requested but this service supports major version 2 only. The supported version range is: ${RANGE}.`)
-  if (minor < MIN_MINOR || minor > MAX_MINOR) throw notAcceptable(`Version ${version} was requested but the minor version is not supported by this service. The supported version range is: ${RANGE}.`)
+  if (major !== 2)
+    throw notAcceptable(`Version ${version} was requested but this service supports major version 2 only. The supported version range is: ${RANGE}.`)
+  if (minor < MIN_MINOR || minor > MAX_MINOR)
+    throw notAcceptable(`Version ${version} was requested but the minor version is not supported by this service. The supported version range is: ${RANGE}.`)
   return minor
 }
 
 /** Refuses a feature newer than the request's microversion, as Cyborg does: 406. */
 export function requireMinor(actual: number, needed: number, what: string): void {
-  if (actual < needed) throw notAcceptable(`Request not acceptable: ${what} needs API version 2.${needed} or later (send "OpenStack-API-Version: accelerator 2.${needed}")`)
+  if (actual < needed)
+    throw notAcceptable(`Request not acceptable: ${what} needs API version 2.${needed} or later (send "OpenStack-API-Version: accelerator 2.${needed}")`)
 }

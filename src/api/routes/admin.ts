@@ -6,7 +6,7 @@ import cookie from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { may, tokenId, type Caller } from '../access.ts'
+import { may, tokenId, type Caller, type Permission } from '../../auth/access.ts'
 import { HttpError } from '../http-error.ts'
 
 export interface AdminOptions {
@@ -17,12 +17,16 @@ export interface AdminOptions {
 const SESSION_COOKIE = 'cyborg_session'
 /** A login lasts a working day; then the operator pastes the token again. */
 const SESSION_TTL_MS = 8 * 3600 * 1000
+/** Bull Board with full control (retry, remove, clean, pause), for admin tokens. */
 const BOARD_PATH = '/admin/queues'
+/** The same board in Bull Board's read-only mode, for operator tokens (and admins). */
+const READ_ONLY_BOARD_PATH = '/admin/queues-read-only'
 
 /**
- * Bull Board at /admin/queues, for admin tokens: as a bearer header, or, for a person in a browser,
- * through the login form, which sets a signed httpOnly cookie holding the token's id (never the
- * token). The cookie is honoured under /admin only.
+ * Bull Board for the callers with the `operate` permission (admin) at /admin/queues, and read-only
+ * for those with `observe` (operator) at /admin/queues-read-only: as a bearer header, or, for a
+ * person in a browser, through the login form, which sets a signed httpOnly cookie holding the
+ * token's id (never the token). The cookie is honoured under /admin only.
  */
 const adminRoutes: FastifyPluginAsyncZod<AdminOptions> = async (app, options) => {
   await app.register(cookie, { secret: options.cookieSecret ?? randomBytes(32).toString('hex') })
@@ -43,9 +47,12 @@ const adminRoutes: FastifyPluginAsyncZod<AdminOptions> = async (app, options) =>
 
   app.post('/login', { schema: { hide: true, body: z.object({ token: z.string().min(1) }) } }, async (request, reply) => {
     const caller = app.callerById(tokenId(request.body.token))
-    if (!caller || !may(caller, 'operate')) {
+    if (!caller || !may(caller, 'observe')) {
       request.log.info('Bull Board login refused')
-      return reply.code(401).type('text/html').send(loginPage('That is not an admin token. Bull Board needs a token of role admin from API_TOKENS.'))
+      return reply
+        .code(401)
+        .type('text/html')
+        .send(loginPage('That is not an admin or operator token. Bull Board needs a token of role admin or operator from API_TOKENS.'))
     }
     reply.setCookie(SESSION_COOKIE, `${caller.id}.${Date.now()}`, {
       signed: true,
@@ -55,31 +62,43 @@ const adminRoutes: FastifyPluginAsyncZod<AdminOptions> = async (app, options) =>
       path: '/admin',
       maxAge: SESSION_TTL_MS / 1000,
     })
-    return reply.redirect(BOARD_PATH, 303)
+    return reply.redirect(may(caller, 'operate') ? BOARD_PATH : READ_ONLY_BOARD_PATH, 303)
   })
 
-  app.post('/logout', { schema: { hide: true } }, async (_request, reply) => reply.clearCookie(SESSION_COOKIE, { path: '/admin' }).redirect('/admin/login', 303))
+  app.post('/logout', { schema: { hide: true } }, async (_request, reply) =>
+    reply.clearCookie(SESSION_COOKIE, { path: '/admin' }).redirect('/admin/login', 303),
+  )
 
-  await app.register(async (board) => {
-    board.addHook('onRequest', async (request, reply) => {
-      request.caller ??= sessionCaller(request)
-      if (!request.caller && request.headers.accept?.includes('text/html')) return reply.redirect('/admin/login', 302)
-      // Answered here: Bull Board's own error handler would turn a refusal into a 500.
-      try {
-        app.authorize(request, 'operate')
-      } catch (error) {
-        return refuse(reply, error)
-      }
+  const mountBoard = async (path: string, permission: Permission) => {
+    await app.register(async (board) => {
+      // preParsing, after the rate limits (a route's onRequest hook) have counted the request.
+      board.addHook('preParsing', async (request, reply) => {
+        request.caller ??= sessionCaller(request)
+        if (request.headers.accept?.includes('text/html')) {
+          if (!request.caller) return void reply.redirect('/admin/login', 302)
+          // An operator who opens the full board is shown the read-only one.
+          if (!may(request.caller, permission) && may(request.caller, 'observe')) return void reply.redirect(READ_ONLY_BOARD_PATH, 302)
+        }
+        // Answered here: Bull Board's own error handler would turn a refusal into a 500.
+        try {
+          app.authorize(request, permission)
+        } catch (error) {
+          refuse(reply, error)
+        }
+      })
+      const serverAdapter = new FastifyAdapter()
+      serverAdapter.setBasePath(path)
+      const readOnlyMode = permission !== 'operate'
+      createBullBoard({
+        queues: app.conductor.queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode })),
+        serverAdapter,
+        options: { uiConfig: { boardTitle: readOnlyMode ? 'Cyborg Conductor (read-only)' : 'Cyborg Conductor' } },
+      })
+      await board.register(serverAdapter.registerPlugin(), { prefix: path.slice('/admin'.length) })
     })
-    const serverAdapter = new FastifyAdapter()
-    serverAdapter.setBasePath(BOARD_PATH)
-    createBullBoard({
-      queues: app.conductor.queues.map((queue) => new BullMQAdapter(queue)),
-      serverAdapter,
-      options: { uiConfig: { boardTitle: 'Cyborg Conductor' } },
-    })
-    await board.register(serverAdapter.registerPlugin(), { prefix: '/queues' })
-  })
+  }
+  await mountBoard(BOARD_PATH, 'operate')
+  await mountBoard(READ_ONLY_BOARD_PATH, 'observe')
 }
 
 function refuse(reply: FastifyReply, error: unknown): FastifyReply {
@@ -92,7 +111,7 @@ function loginPage(problem?: string): string {
 <html lang="en"><head><meta charset="utf-8"><title>Cyborg Conductor: log in</title></head>
 <body>
 <h1>Cyborg Conductor</h1>
-<p>Bull Board shows the conductor's queues. Log in with an admin token from API_TOKENS.</p>
+<p>Bull Board shows the conductor's queues. Log in with an admin token from API_TOKENS (or an operator token, read-only).</p>
 ${problem ? `<p role="alert">${problem}</p>` : ''}
 <form method="post" action="/admin/login">
 <label>Token <input type="password" name="token" autocomplete="off" required></label>

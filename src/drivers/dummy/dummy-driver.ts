@@ -1,5 +1,7 @@
-import type { DeviceType, DriverDevice } from '../../queues/inventory.ts'
+import type { DeviceType, DriverDevice } from '../../queues/contract/inventory.ts'
 import type { AcceleratorDriver, DeployableStats } from '../accelerator-driver.ts'
+import { pythonJson } from '../python-json.ts'
+import { RESOURCE_CLASSES } from '../resource-classes.ts'
 import { SeededRandom } from './seeded-random.ts'
 
 export interface DummyDriverOptions {
@@ -11,16 +13,6 @@ export interface DummyDriverOptions {
   acceleratorsPerDevice?: number
   /** Seeds the usage metrics, so a run can be replayed. */
   seed?: number
-}
-
-// The placement resource class each device type's deployable reports (cyborg/common/constants.py).
-const RESOURCE_CLASSES: Record<DeviceType, string> = {
-  FPGA: 'FPGA',
-  GPU: 'PGPU',
-  AICHIP: 'CUSTOM_AICHIP',
-  QAT: 'CUSTOM_QAT',
-  NIC: 'CUSTOM_NIC',
-  SSD: 'CUSTOM_SSD',
 }
 
 // PCI functions per PCI device: attach handle n is device n/8, function n%8.
@@ -130,11 +122,4 @@ export class DummyDriver implements AcceleratorDriver {
       ],
     }
   }
-}
-
-/** JSON text as Python's json.dumps writes it (", " and ": "), so attach_info matches Cyborg's byte for byte. */
-function pythonJson(value: Record<string, string>): string {
-  return `{${Object.entries(value)
-    .map(([key, item]) => `${JSON.stringify(key)}: ${JSON.stringify(item)}`)
-    .join(', ')}}`
 }

@@ -16,10 +16,24 @@ const v2Routes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         security: [],
         description: 'The version document, as Cyborg serves it',
-        response: { 200: z.object({ id: z.string(), min_version: z.string(), max_version: z.string(), status: z.string(), links: z.array(z.object({ href: z.string(), rel: z.string() })) }) },
+        response: {
+          200: z.object({
+            id: z.string(),
+            min_version: z.string(),
+            max_version: z.string(),
+            status: z.string(),
+            links: z.array(z.object({ href: z.string(), rel: z.string() })),
+          }),
+        },
       },
     },
-    async (request) => ({ id: 'v2.0', min_version: `2.${MIN_MINOR}`, max_version: `2.${MAX_MINOR}`, status: 'CURRENT', links: [{ href: `${baseUrl(request)}/v2`, rel: 'self' }] }),
+    async (request) => ({
+      id: 'v2.0',
+      min_version: `2.${MIN_MINOR}`,
+      max_version: `2.${MAX_MINOR}`,
+      status: 'CURRENT',
+      links: [{ href: `${baseUrl(request)}/v2`, rel: 'self' }],
+    }),
   )
   await app.register(deviceProfileRoutes)
   await app.register(acceleratorRequestRoutes)

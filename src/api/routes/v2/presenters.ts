@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { arqStates, type ArqView, type AttributeView, type DeployableView, type DeviceProfileView, type DeviceView } from '../../../queues/commands.ts'
+import { arqStates, type ArqView, type AttributeView, type DeployableView, type DeviceProfileView, type DeviceView } from '../../../queues/contract/views.ts'
 import { MINOR_DEVICE_STATUS } from '../../plugins/microversion.ts'
 
 // The v2 resources as Cyborg's api-ref shows them (api-ref/source/*.inc and doc/api_samples in
@@ -34,6 +34,7 @@ export const arqSchema = z.object({
   attach_handle_type: z.string().describe('"" until bound'),
   attach_handle_uuid: z.string().nullable(),
   attach_handle_info: z.record(z.string(), z.string()).describe('{} until bound'),
+  bind_failure_reason: z.string().nullable().describe('why the last bind ended BindFailed; null otherwise (not in Cyborg)'),
   created_at: timestamp,
   updated_at: timestamp.nullable(),
   links,
