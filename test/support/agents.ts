@@ -5,7 +5,14 @@ import type { Harness } from './harness.ts'
 /** An agent with the dummy driver whose reports the test sends itself (its timers never fire). */
 export function testAgent(harness: Harness, options: DummyDriverOptions) {
   const driver = new DummyDriver(options)
-  const agent = new Agent({ hostname: options.hostname, driver, client: harness.client, reportIntervalMs: 3_600_000, usageIntervalMs: 3_600_000, log: harness.log })
+  const agent = new Agent({
+    hostname: options.hostname,
+    driver,
+    client: harness.client,
+    reportIntervalMs: 3_600_000,
+    usageIntervalMs: 3_600_000,
+    log: harness.log,
+  })
   return { agent, driver }
 }
 

@@ -4,12 +4,11 @@ import { Queue } from 'bullmq'
 import { Cluster } from 'ioredis'
 import { pino } from 'pino'
 import { loadConfig, type Config } from '../../src/config.ts'
-import { openCache } from '../../src/cache/open-cache.ts'
 import { PrismaClient } from '../../src/generated/prisma/client.ts'
-import { ConductorClient } from '../../src/queues/conductor-client.ts'
-import { COMMAND_QUEUE, FLUSH_QUEUE, INVENTORY_QUEUE, READ_QUEUE, WRITE_QUEUE } from '../../src/queues/names.ts'
-import { connectRedis, queuePrefix, type RedisConnection } from '../../src/redis-connection.ts'
-import { Conductor } from '../../src/workers/conductor.ts'
+import { ConductorClient } from '../../src/queues/client/conductor-client.ts'
+import { COMMAND_QUEUE, FLUSH_QUEUE, INVENTORY_QUEUE, READ_QUEUE, WRITE_QUEUE } from '../../src/queues/contract/names.ts'
+import { connectRedis, queuePrefix, type RedisConnection } from '../../src/redis/connection.ts'
+import { Conductor, openStores } from '../../src/conductor.ts'
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from './services.ts'
 import { waitFor } from './wait-for.ts'
 
@@ -50,8 +49,8 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
   const log = pino({ level: config.LOG_LEVEL })
   let conductor = start ? await Conductor.start({ config, prisma, log }) : undefined
   const queues = { connection: redis, prefix: queuePrefix(config) }
-  const client = new ConductorClient({ ...queues, readTimeoutMs: config.READ_TIMEOUT_MS })
-  const { buffer, cache } = openCache(redis, config)
+  const client = new ConductorClient({ ...queues, readTimeoutMs: config.READ_TIMEOUT_MS, caller: { role: 'admin' } })
+  const { buffer, cache, views } = openStores(redis, config)
   const writeQueue = new Queue(WRITE_QUEUE, queues)
   const readQueue = new Queue(READ_QUEUE, queues)
   const flushQueue = new Queue(FLUSH_QUEUE, queues)
@@ -69,6 +68,7 @@ export async function startHarness(settings: Settings = {}, { start = true } = {
     client,
     buffer,
     cache,
+    views,
     writeQueue,
     readQueue,
     flushQueue,

@@ -1,5 +1,5 @@
 import { expect } from 'vitest'
-import { WRITE_BATCH_JOB, WRITE_JOB } from '../../src/queues/names.ts'
+import { WRITE_BATCH_JOB, WRITE_JOB } from '../../src/queues/contract/names.ts'
 import { shuffled, type Harness } from './harness.ts'
 
 /**

@@ -29,18 +29,41 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
       const port = await freePort(BUS_PORT_OFFSET)
       ports.push(port)
       await run('redis-server', [
-        '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
-        '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir,
-        '--save', '', '--appendonly', 'no', '--daemonize', 'yes', '--logfile', join(dir, `${port}.log`),
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'yes',
+        '--logfile',
+        join(dir, `${port}.log`),
       ])
     }
-    await waitFor(async () => (await Promise.all(ports.map((port) => run('redis-cli', ['-p', String(port), 'ping'])))).every(({ stdout }) => stdout.trim() === 'PONG'), 'the cluster nodes to start', 10_000)
+    await waitFor(
+      async () => (await Promise.all(ports.map((port) => run('redis-cli', ['-p', String(port), 'ping'])))).every(({ stdout }) => stdout.trim() === 'PONG'),
+      'the cluster nodes to start',
+      10_000,
+    )
     const nodes = ports.map((port) => `127.0.0.1:${port}`)
     await run('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'])
-    await waitFor(async () => {
-      const states = await Promise.all(ports.map((port) => run('redis-cli', ['-p', String(port), 'cluster', 'info'])))
-      return states.every(({ stdout }) => stdout.includes('cluster_state:ok'))
-    }, 'the cluster to agree on its slots', 20_000)
+    await waitFor(
+      async () => {
+        const states = await Promise.all(ports.map((port) => run('redis-cli', ['-p', String(port), 'cluster', 'info'])))
+        return states.every(({ stdout }) => stdout.includes('cluster_state:ok'))
+      },
+      'the cluster to agree on its slots',
+      20_000,
+    )
     return { nodes, stop }
   } catch (error) {
     await stop()

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { Queue, type JobsOptions } from 'bullmq'
 import { Redis } from 'ioredis'
-import { WRITE_BATCH_JOB, WRITE_JOB, WRITE_QUEUE } from '../../../src/queues/names.ts'
+import { WRITE_BATCH_JOB, WRITE_JOB, WRITE_QUEUE } from '../../../src/queues/contract/names.ts'
 import { seededRandom } from '../../support/harness.ts'
 import { waitFor } from '../../support/wait-for.ts'
 import { Ledger } from './ledger.ts'

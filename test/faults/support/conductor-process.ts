@@ -16,7 +16,7 @@ export class ConductorProcess {
 
   /** Starts one on `env` (REDIS_URL, DATABASE_URL, CONDUCTOR_PREFIX, ...), its HTTP API on a free port. */
   static start(env: Record<string, string>): ConductorProcess {
-    return new ConductorProcess(runEntry('src/server.ts', { PORT: '0', ...env }))
+    return new ConductorProcess(runEntry('dist/server.js', { PORT: '0', ...env }))
   }
 
   get pid(): number {
@@ -27,14 +27,15 @@ export class ConductorProcess {
     return this.child.process.exitCode === null && this.child.process.signalCode === null
   }
 
-  /** Resolves to the HTTP port once the API listens. */
+  /** Resolves to the HTTP port once the API listens and the workers take jobs (the port is bound first). */
   async ready(timeoutMs = 30_000): Promise<number> {
     const listening = await waitFor(
       () => {
-        if (!this.running) throw new Error(`the conductor exited before it listened:\n${this.child.output().slice(-2000)}`)
-        return /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(this.child.output()) ?? undefined
+        if (!this.running) throw new Error(`the conductor exited before it started:\n${this.child.output().slice(-2000)}`)
+        const output = this.child.output()
+        return (output.includes('"conductor started"') && /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output)) || undefined
       },
-      'the conductor to listen',
+      'the conductor to listen and start its workers',
       timeoutMs,
     )
     return Number(listening[1])

@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq'
-import { WRITE_BATCH_JOB } from '../../../src/queues/names.ts'
+import { WRITE_BATCH_JOB } from '../../../src/queues/contract/names.ts'
 import { finishedJobs, type FinishedState } from './finished-jobs.ts'
 import type { StoredRow } from './stored-rows.ts'
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { VALUE_MAX_DEPTH } from '../../../src/queues/names.ts'
+import { VALUE_MAX_DEPTH } from '../../../src/queues/contract/names.ts'
 
 /** A write job's data with one thing wrong, and the path its reason must start with. */
 export interface MalformedWrite {
@@ -28,7 +28,13 @@ const nested = (depth: number): unknown => {
  */
 export function malformedWrite(keyOf: (index: number) => string, valueMaxBytes: number): fc.Arbitrary<MalformedWrite> {
   const wrong = {
-    entity: fc.oneof(anyText().filter((entity) => entity !== 'usage'), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 })),
+    entity: fc.oneof(
+      anyText().filter((entity) => entity !== 'usage'),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.string(), { maxLength: 2 }),
+    ),
     key: fc.oneof(
       fc.constant(''),
       anyText({ minLength: 256, maxLength: 400 }),

@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { waitFor } from '../../support/wait-for.ts'
 import { onFreePort } from './free-port.ts'
 
 /**
@@ -10,29 +11,52 @@ import { onFreePort } from './free-port.ts'
  * it), in a temporary directory on a free loopback port. `restart` brings it back on the same port
  * from the same AOF.
  */
+export interface PrivateRedisOptions {
+  /** `everysec` by default, as docker-compose runs it. */
+  appendfsync?: 'everysec' | 'always'
+  /** Extra `--name value` arguments, e.g. a maxmemory-policy. */
+  extra?: string[]
+}
+
 export class PrivateRedis {
   private server: ChildProcess | undefined
 
   private constructor(
     private readonly dir: string,
     readonly port: number,
+    private readonly options: PrivateRedisOptions,
   ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`
   }
 
-  static async start(): Promise<PrivateRedis> {
+  static async start(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
     const dir = await mkdtemp(join(tmpdir(), 'cyborg-faults-redis-'))
     return onFreePort(async (port) => {
-      const redis = new PrivateRedis(dir, port)
+      const redis = new PrivateRedis(dir, port, options)
       await redis.launch()
       return redis
     })
   }
 
   private async launch(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '']
+    const { appendfsync = 'everysec', extra = [] } = this.options
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      appendfsync,
+      '--save',
+      '',
+      ...extra,
+    ]
     const server = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
     this.server = server
     let output = ''
@@ -54,6 +78,43 @@ export class PrivateRedis {
         reject(new Error(`redis-server on port ${this.port} exited: ${output.slice(-500)}`))
       })
     })
+  }
+
+  /**
+   * A slow disk from now on: every fsync and fdatasync of the server (all its threads) takes `delayMs`,
+   * as on a busy cloud volume (strace fault injection); it lasts until the server dies.
+   */
+  async slowDisk(delayMs: number): Promise<void> {
+    const tracer = spawn(
+      'strace',
+      ['-f', '-o', '/dev/null', '-e', 'trace=fdatasync,fsync', '-e', `inject=fdatasync,fsync:delay_enter=${delayMs * 1000}`, '-p', String(this.server!.pid)],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    )
+    let output = ''
+    tracer.stderr.on('data', (chunk) => (output += chunk))
+    await waitFor(
+      () => {
+        if (tracer.exitCode !== null) throw new Error(`strace exited: ${output}`)
+        return output.includes('attached') || undefined
+      },
+      'strace to attach to redis-server',
+      10_000,
+    )
+  }
+
+  /**
+   * kill -9 of redis-server, as when its host crashes with the AOF as far as it reached the kernel
+   * (what Redis still held in its own buffers is gone), then a new server, on a fast disk, from that AOF.
+   */
+  async crashAndRestart(): Promise<void> {
+    const server = this.server!
+    const exit = once(server, 'exit')
+    server.kill('SIGKILL')
+    await exit
+    this.server = undefined
+    await this.launch()
   }
 
   /** SIGTERM (Redis writes its AOF and exits), then a new server on the same port and directory. */
