@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { Agent, type AgentTransport } from '../src/agent/agent.ts'
 import { DummyDriver } from '../src/drivers/dummy/dummy-driver.ts'
-import { deployableUuid } from '../src/queues/name-uuid.ts'
+import { deployableUuid } from '../src/queues/contract/name-uuid.ts'
 
 export interface FleetOptions {
   /** Host names are `<hostPrefix>-<n>`, so the usage keys belong to this run alone. */
@@ -31,7 +31,14 @@ export class AgentFleet {
   constructor(private readonly options: FleetOptions) {
     this.agents = fleetDrivers(options).map(
       (driver, n) =>
-        new Agent({ hostname: hostname(options, n), driver, client: options.transport, reportIntervalMs: NEVER_MS, usageIntervalMs: NEVER_MS, log: options.log }),
+        new Agent({
+          hostname: hostname(options, n),
+          driver,
+          client: options.transport,
+          reportIntervalMs: NEVER_MS,
+          usageIntervalMs: NEVER_MS,
+          log: options.log,
+        }),
     )
   }
 
@@ -60,8 +67,7 @@ export class AgentFleet {
         }
         busy.add(n)
         outcome.reports += 1
-        const report: Promise<void> = this.agents[n]!
-          .reportUsage()
+        const report: Promise<void> = this.agents[n]!.reportUsage()
           .then(
             () => {},
             (error: unknown) => {

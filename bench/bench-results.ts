@@ -1,5 +1,6 @@
 import type { BenchOptions } from './bench-options.ts'
 import type { ConductorDrain, DrainResult } from './phases/capacity-phase.ts'
+import type { DirectCapacity } from './phases/direct-capacity-phase.ts'
 import type { ConductorFigures } from './phases/conductor-phase.ts'
 import type { PacedResult } from './phases/paced-phase.ts'
 import type { ReadFigures } from './phases/read-phase.ts'
@@ -25,6 +26,7 @@ export interface BenchResults {
   conductor: PacedResult<ConductorFigures>
   rawQueue: DrainResult
   conductorCapacity: ConductorDrain
+  directCapacity: DirectCapacity
   reads: ReadFigures
   unnest: UnnestBaseline
   redisUsedMemoryAtEnd: number

@@ -1,8 +1,8 @@
 import type { AgentTransport } from '../src/agent/agent.ts'
 import type { PrismaClient } from '../src/generated/prisma/client.ts'
-import type { Write } from '../src/queues/contract.ts'
-import type { EntityName } from '../src/queues/entities.ts'
-import { EntityStore } from '../src/workers/entity-store.ts'
+import type { Write } from '../src/queues/contract/writes.ts'
+import type { EntityName } from '../src/queues/contract/entities.ts'
+import { EntityStore } from '../src/buffer/entity-store.ts'
 import type { DurabilityTracker } from './durability-tracker.ts'
 
 /**

@@ -1,7 +1,7 @@
 import type { AgentTransport } from '../src/agent/agent.ts'
-import type { ConductorClient } from '../src/queues/conductor-client.ts'
-import type { Write } from '../src/queues/contract.ts'
-import type { InventoryReport } from '../src/queues/inventory.ts'
+import type { ConductorClient } from '../src/queues/client/conductor-client.ts'
+import type { Write } from '../src/queues/contract/writes.ts'
+import type { InventoryReport } from '../src/queues/contract/inventory.ts'
 import type { DurabilityTracker } from './durability-tracker.ts'
 
 /** The conductor path: the real client, with each write's enqueue time noted for accept→durable. */

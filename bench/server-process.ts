@@ -6,7 +6,7 @@ import { waitFor } from '../test/support/wait-for.ts'
 
 const SERVER_ENTRY = fileURLToPath(new URL('../src/server.ts', import.meta.url))
 
-/** `src/server.ts`, the conductor process as `npm start` runs it, as a child of the bench. */
+/** `src/server.ts`, the conductor process that `npm start` runs compiled, from source (tsx) as a child of the bench. */
 export class ServerProcess {
   private constructor(
     private readonly child: ChildProcess,
@@ -16,10 +16,12 @@ export class ServerProcess {
     readonly headers: Record<string, string>,
   ) {}
 
-  static async start(env: Record<string, string>): Promise<ServerProcess> {
+  /** With `cpuProfileDir`, the child writes a V8 CPU profile of its whole life there when it exits (bench/cpu-profile.ts reads a window of it). */
+  static async start(env: Record<string, string>, cpuProfileDir?: string): Promise<ServerProcess> {
     const port = await freePort()
     const token = randomBytes(24).toString('hex')
-    const child = spawn(process.execPath, ['--import', 'tsx', SERVER_ENTRY], {
+    const profiling = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : []
+    const child = spawn(process.execPath, [...profiling, '--import', 'tsx', SERVER_ENTRY], {
       // The load comes from one token: its rate limit must not be what is measured.
       env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port), API_TOKENS: `${token}:reader:bench`, RATE_LIMIT_MAX: String(2 ** 31 - 1) },
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -29,12 +31,18 @@ export class ServerProcess {
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`src/server.ts exited with ${child.exitCode}`)
-        return (await fetch(`${server.url}/healthz`)).ok
+        // Ready, not merely alive: the port is bound before the workers start.
+        return (await fetch(`${server.url}/readyz`)).ok
       },
-      'the conductor server to answer /healthz',
+      'the conductor server to answer /readyz',
       60_000,
     )
     return server
+  }
+
+  /** The process id, to read its CPU time (bench/cpu-meter.ts). */
+  get pid(): number {
+    return this.child.pid!
   }
 
   /** SIGTERM: the server flushes what is pending and exits. */

@@ -41,7 +41,7 @@ export class CountedPrisma {
     const send = client.query.bind(client) as (...args: unknown[]) => unknown
     client.query = ((...args: unknown[]) => {
       const first = args[0]
-      const text = (typeof first === 'string' ? first : (first as { text?: string }).text ?? '').trimStart().toUpperCase()
+      const text = (typeof first === 'string' ? first : ((first as { text?: string }).text ?? '')).trimStart().toUpperCase()
       this.counts.statements += 1
       if (text.startsWith('BEGIN')) inTransaction = true
       else if (text.startsWith('COMMIT')) {

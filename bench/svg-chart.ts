@@ -24,8 +24,8 @@ export function renderChart(title: string, subtitles: string[], panels: Panel[])
   const body = panels.map((panel, index) => renderPanel(panel, header + index * PANEL_HEIGHT)).join('\n')
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
-<text x="${MARGIN.left}" y="24" font-size="18" font-weight="bold">${escape(title)}</text>
-${subtitles.map((line, index) => `<text x="${MARGIN.left}" y="${44 + 18 * index}" fill="#555">${escape(line)}</text>`).join('\n')}
+<text x="${MARGIN.left}" y="24" font-size="18" font-weight="bold">${escapeXml(title)}</text>
+${subtitles.map((line, index) => `<text x="${MARGIN.left}" y="${44 + 18 * index}" fill="#555">${escapeXml(line)}</text>`).join('\n')}
 ${body}
 </svg>
 `
@@ -40,15 +40,15 @@ function renderPanel(panel: Panel, top: number): string {
   const y = panel.logY ? logScale(yValues, plot) : linearScale(yValues, plot)
   const x = (value: number) => plot.x + (value / xMax) * plot.width
   const parts = [
-    `<text x="${plot.x}" y="${top + 22}" font-size="14" font-weight="bold">${escape(panel.title)}</text>`,
+    `<text x="${plot.x}" y="${top + 22}" font-size="14" font-weight="bold">${escapeXml(panel.title)}</text>`,
     `<rect x="${plot.x}" y="${plot.y}" width="${plot.width}" height="${plot.height}" fill="none" stroke="#999"/>`,
     ...y.ticks.map(
       (tick) =>
         `<line x1="${plot.x}" x2="${plot.x + plot.width}" y1="${y.at(tick)}" y2="${y.at(tick)}" stroke="#eee"/><text x="${plot.x - 6}" y="${y.at(tick) + 4}" text-anchor="end">${formatTick(tick)}</text>`,
     ),
     ...xTicks.map((tick) => `<text x="${x(tick)}" y="${plot.y + plot.height + 16}" text-anchor="middle">${formatTick(tick)}</text>`),
-    `<text x="${plot.x + plot.width / 2}" y="${plot.y + plot.height + 34}" text-anchor="middle" fill="#555">${escape(panel.xLabel)}</text>`,
-    `<text transform="translate(${plot.x - 62} ${plot.y + plot.height / 2}) rotate(-90)" text-anchor="middle" fill="#555">${escape(panel.yLabel)}</text>`,
+    `<text x="${plot.x + plot.width / 2}" y="${plot.y + plot.height + 34}" text-anchor="middle" fill="#555">${escapeXml(panel.xLabel)}</text>`,
+    `<text transform="translate(${plot.x - 62} ${plot.y + plot.height / 2}) rotate(-90)" text-anchor="middle" fill="#555">${escapeXml(panel.yLabel)}</text>`,
   ]
   panel.series.forEach((series, index) => {
     const path = series.points
@@ -59,7 +59,7 @@ function renderPanel(panel: Panel, top: number): string {
     const legendY = plot.y + 10 + index * 18
     parts.push(
       `<line x1="${plot.x + plot.width + 12}" x2="${plot.x + plot.width + 32}" y1="${legendY}" y2="${legendY}" stroke="${series.color}" stroke-width="3"/>`,
-      `<text x="${plot.x + plot.width + 38}" y="${legendY + 4}">${escape(series.name)}</text>`,
+      `<text x="${plot.x + plot.width + 38}" y="${legendY + 4}">${escapeXml(series.name)}</text>`,
     )
   })
   return parts.join('\n')
@@ -96,6 +96,6 @@ function formatTick(value: number): string {
   return String(Number(value.toPrecision(3)))
 }
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }

@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq'
 import { pino } from 'pino'
-import { ConductorClient } from '../../src/queues/conductor-client.ts'
-import { WRITE_QUEUE } from '../../src/queues/names.ts'
-import { Conductor } from '../../src/workers/conductor.ts'
+import { ConductorClient } from '../../src/queues/client/conductor-client.ts'
+import { WRITE_QUEUE } from '../../src/queues/contract/names.ts'
+import { Conductor } from '../../src/conductor.ts'
 import { waitFor } from '../../test/support/wait-for.ts'
 import { AgentFleet } from '../agent-fleet.ts'
 import { queueIdle, type BenchContext } from '../bench-context.ts'
@@ -50,7 +50,13 @@ export function runConductorPhase(context: BenchContext) {
     })
     const client = new ConductorClient({ connection: redis, prefix: config.CONDUCTOR_PREFIX, readTimeoutMs: config.READ_TIMEOUT_MS })
     const writeQueue = new Queue(WRITE_QUEUE, { connection: redis, prefix: config.CONDUCTOR_PREFIX })
-    const fleet = new AgentFleet({ hostPrefix, agents: options.agents, devices: options.devices, transport: new RecordingTransport(client, tracker), log: context.log })
+    const fleet = new AgentFleet({
+      hostPrefix,
+      agents: options.agents,
+      devices: options.devices,
+      transport: new RecordingTransport(client, tracker),
+      log: context.log,
+    })
     let statsAtStart = await conductor.buffer.stats('usage')
     let lastAccepted = statsAtStart.accepted
     return {

@@ -60,7 +60,12 @@ export async function runPacedPhase<Extra>(
   const stop = progress.every(1000, async () => {
     const own = await subject.sample()
     const now = { enqueued: tracker.enqueuedTotal, durable: tracker.durableTotal }
-    progress.line(name, { 'enqueued/s': now.enqueued - last.enqueued, 'durable/s': now.durable - last.durable, outstanding: now.enqueued - now.durable, ...own })
+    progress.line(name, {
+      'enqueued/s': now.enqueued - last.enqueued,
+      'durable/s': now.durable - last.durable,
+      outstanding: now.enqueued - now.durable,
+      ...own,
+    })
     last = now
   })
   const started = Date.now()

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { DummyDriver } from '../../src/drivers/dummy/dummy-driver.ts'
-import { EntityStore } from '../../src/workers/entity-store.ts'
-import { createPrismaClient } from '../../src/workers/prisma-client.ts'
+import { EntityStore } from '../../src/buffer/entity-store.ts'
+import { createPrismaClient } from '../../src/db/prisma-client.ts'
 import type { BenchContext } from '../bench-context.ts'
 
 export interface UnnestBaseline {
