@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { ConductorTimeoutError } from '../../queues/client/conductor-timeout-error.ts'
 
 /** How long readiness waits for each check: a probe must answer even while Redis does not. */
 const CHECK_TIMEOUT_MS = 3000
@@ -72,13 +73,19 @@ async function checkReadiness(app: FastifyInstance): Promise<Readiness> {
   return { status: ready ? 'ready' : 'not ready', checks: { redis: redisCheck, postgres, flush, workers, placement, durability } }
 }
 
-/** The check's answer, or what went wrong, within CHECK_TIMEOUT_MS. */
+const noAnswer = (timeoutMs: number) => `no answer within ${timeoutMs} ms`
+
+/**
+ * The check's answer, or what went wrong, within CHECK_TIMEOUT_MS. A probe with a deadline of its own (the
+ * ping command's) says the same as this one when that deadline passes: the two end together, either first.
+ */
 async function check<T>(probe: Promise<T>): Promise<T | string> {
   let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer within ${CHECK_TIMEOUT_MS} ms`), CHECK_TIMEOUT_MS)))
+  const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(noAnswer(CHECK_TIMEOUT_MS)), CHECK_TIMEOUT_MS)))
   try {
     return await Promise.race([probe, timeout])
   } catch (error) {
+    if (error instanceof ConductorTimeoutError) return noAnswer(error.timeoutMs)
     return error instanceof Error ? error.message : String(error)
   } finally {
     clearTimeout(timer)
