@@ -117,11 +117,13 @@ test('a port in use stops start-up with one line, before any worker takes a job'
   const blocker = createServer()
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
   const { port } = blocker.address() as AddressInfo
+  // A harness only for its prefix: the queues' keys the server made before it stopped are removed with it.
+  harness = await startHarness({}, { start: false })
   try {
     child = runEntry('dist/server.js', {
       REDIS_URL: TEST_REDIS_URL,
       DATABASE_URL: TEST_DATABASE_URL,
-      CONDUCTOR_PREFIX: `t-${randomUUID().slice(0, 8)}`,
+      CONDUCTOR_PREFIX: harness.prefix,
       PORT: String(port),
     })
     expect(await child.exited).toBe(1)
@@ -138,10 +140,11 @@ test('a port in use stops start-up with one line, before any worker takes a job'
 
 test('a HOST that is not an address of this machine stops start-up with one line', async () => {
   // 192.0.2.1: TEST-NET-1, documentation only, never a local address.
+  harness = await startHarness({}, { start: false })
   child = runEntry('dist/server.js', {
     REDIS_URL: TEST_REDIS_URL,
     DATABASE_URL: TEST_DATABASE_URL,
-    CONDUCTOR_PREFIX: `t-${randomUUID().slice(0, 8)}`,
+    CONDUCTOR_PREFIX: harness.prefix,
     HOST: '192.0.2.1',
     PORT: '0',
   })
