@@ -1,5 +1,6 @@
-import { afterEach, expect, test } from 'vitest'
+import { afterEach, expect, test, vi } from 'vitest'
 import { READ_JOB } from '../../src/queues/contract/names.ts'
+import { ConductorTimeoutError } from '../../src/queues/client/conductor-timeout-error.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
 
 let harness: Harness
@@ -43,4 +44,18 @@ test('an invalid read job fails with the field and the problem', async () => {
 test('call gives up after its timeout when no conductor answers', async () => {
   harness = await startHarness({}, { start: false })
   await expect(harness.client.call({ entity: 'usage', key: harness.key('x') }, 300)).rejects.toThrow(/timed out/)
+})
+
+test('a call no conductor answers ends in a ConductorTimeoutError even when the wall clock does not keep pace with the timers', async () => {
+  harness = await startHarness({}, { start: false })
+  // Timers run on the monotonic clock, Date.now() on the wall clock, which an NTP step can set back or a busy
+  // moment leave a millisecond behind. Frozen here: a deadline judged by Date.now() would never come, and
+  // BullMQ's own wait timer would end the call with BullMQ's untyped error (as it once did in CI).
+  vi.useFakeTimers({ toFake: ['Date'] })
+  try {
+    const reading = harness.client.call({ entity: 'usage', key: harness.key('x') }, 300)
+    await expect(reading).rejects.toBeInstanceOf(ConductorTimeoutError)
+  } finally {
+    vi.useRealTimers()
+  }
 })

@@ -97,6 +97,8 @@ const WRITE_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 
 // 10,000 are kept, so a read-heavy load does not fill Redis (docs/operations.md#memory counts them).
 export const CALL_JOBS_KEPT = 10_000
 const CALL_JOB_OPTIONS = { removeOnComplete: { age: 60, count: CALL_JOBS_KEPT }, removeOnFail: { age: 3600, count: CALL_JOBS_KEPT } }
+/** How much later than the call's deadline BullMQ's own wait timer is set (see addAndWait). */
+const WAIT_TIMER_MARGIN_MS = 1000
 // Read from the source tree from src/ and dist/ alike (three levels down from the root either way): tsc copies no .lua file.
 const NEWEST_EVENT_ID_LUA = readFileSync(new URL('../../../src/queues/client/lua/newestEventId-1.lua', import.meta.url), 'utf8')
 const NEWEST_EVENT_ID = 'conductor_newestEventId'
@@ -276,13 +278,10 @@ export class ConductorClient {
     // with Redis hung would wait without end.
     const events = await withDeadline(this.eventsOf(queue), timeoutMs, () => new ConductorTimeoutError(name, timeoutMs))
     const job = await queue.add(name, data, jobId ? { ...CALL_JOB_OPTIONS, jobId } : CALL_JOB_OPTIONS)
-    try {
-      return await job.waitUntilFinished(events, Math.max(1, deadline - Date.now()))
-    } catch (error) {
-      // BullMQ tells its own timeout only by message; the clock tells it without parsing one.
-      if (Date.now() >= deadline) throw new ConductorTimeoutError(name, timeoutMs, { cause: error })
-      throw error
-    }
+    const left = Math.max(1, deadline - Date.now())
+    // BullMQ's wait has a timer of its own and tells its timeout only by message: it gets a later one, so the
+    // call's own deadline always ends the wait first, with a ConductorTimeoutError.
+    return withDeadline(job.waitUntilFinished(events, left + WAIT_TIMER_MARGIN_MS), left, () => new ConductorTimeoutError(name, timeoutMs))
   }
 
   async close(): Promise<void> {
